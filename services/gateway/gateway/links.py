@@ -1,0 +1,70 @@
+"""The customer's link: a landing page (never an open) and the explicit download (an open)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from einvoice import events, readmodels
+from einvoice.bus import Outgoing, publish
+from einvoice.log import get_logger
+from gateway.deps import ClientIpDep, StateDep
+from gateway.pages import render
+
+router = APIRouter(tags=["links"])
+log = get_logger(__name__)
+
+
+@router.api_route("/i/{token}", methods=["GET", "HEAD"], include_in_schema=False)
+async def landing(token: str, request: Request, state: StateDep) -> Response:
+    """Link scanners fetch this page too: showing it records nothing."""
+    link = await readmodels.find_link(state.mongo, readmodels.token_hash(token))
+    if link is None:
+        return render(request, "link_invalid.html", status_code=404)
+    delivery = await readmodels.delivery(state.mongo, link["tenant_id"], link["invoice_id"])
+    tenant = state.tenants.get(link["tenant_id"])
+    return render(
+        request,
+        "landing.html",
+        token=token,
+        delivery=delivery or {},
+        seller=tenant.name if tenant else "",
+    )
+
+
+@router.post("/i/{token}/download", include_in_schema=False)
+async def download(token: str, request: Request, state: StateDep, ip: ClientIpDep) -> Response:
+    """The explicit action: serve the PDF and record the open."""
+    link = await readmodels.find_link(state.mongo, readmodels.token_hash(token))
+    if link is None:
+        return render(request, "link_invalid.html", status_code=404)
+    pdf = await state.store.get(link["s3_key"])
+    opened = events.InvoiceOpened(
+        invoice_id=link["invoice_id"],
+        batch_id=link["batch_id"],
+        link_id=link["link_id"],
+        action="download",
+        opened_at=datetime.now(UTC),
+        ip=ip,
+        user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+    )
+    event = events.envelope(
+        events.INVOICE_OPENED, opened, tenant_id=link["tenant_id"], correlation_id=link["batch_id"]
+    )
+    try:
+        await publish(state.producer, [Outgoing.of(event, link["invoice_id"])], "gateway")
+    except Exception:  # the customer still gets the invoice; the gap is logged and counted
+        log.exception("could not record an open", invoice_id=link["invoice_id"])
+    safe_number = re.sub(r"[^A-Za-z0-9._-]+", "_", link.get("number") or link["invoice_id"])
+    filename = f"faktura-{safe_number}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

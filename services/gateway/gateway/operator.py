@@ -1,0 +1,129 @@
+"""The operator's pages: batches, their progress, and receipt confirmations.
+
+The operator signs in with the tenant's API key; the session cookie holds only the tenant id.
+Views and downloads here are never recorded as the customer's opens.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from einvoice import events, readmodels
+from gateway.deps import StateDep
+from gateway.pages import render
+
+router = APIRouter(prefix="/operator", tags=["operator"], include_in_schema=False)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+def check_csrf(request: Request, submitted: str) -> None:
+    if not hmac.compare_digest(request.session.get("csrf", ""), submitted):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid or missing CSRF token")
+
+
+class NotSignedIn(Exception):
+    """Raised to send the browser to the login form."""
+
+
+def operator_tenant(request: Request, state: StateDep) -> events.TenantConfig:
+    tenant = state.tenants.get(request.session.get("tenant_id", ""))
+    if tenant is None:
+        raise NotSignedIn
+    return tenant
+
+
+OperatorDep = Annotated[events.TenantConfig, Depends(operator_tenant)]
+
+
+@router.get("")
+async def home(request: Request, state: StateDep) -> Response:
+    tenant = state.tenants.get(request.session.get("tenant_id", ""))
+    if tenant is None:
+        return render(request, "operator_login.html", csrf=csrf_token(request), error=None)
+    batches = await readmodels.recent_batches(state.mongo, tenant.tenant_id)
+    return render(
+        request, "operator_home.html", tenant=tenant, batches=batches, csrf=csrf_token(request)
+    )
+
+
+@router.post("/login")
+async def login(
+    request: Request, state: StateDep, api_key: Annotated[str, Form()], csrf: Annotated[str, Form()]
+) -> Response:
+    check_csrf(request, csrf)
+    tenant = state.tenants.by_api_key(api_key.strip())
+    if tenant is None:
+        return render(
+            request,
+            "operator_login.html",
+            status_code=401,
+            csrf=csrf_token(request),
+            error="bad_key",
+        )
+    request.session.clear()
+    request.session["tenant_id"] = tenant.tenant_id
+    return RedirectResponse("/operator", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
+    check_csrf(request, csrf)
+    request.session.clear()
+    return RedirectResponse("/operator", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/batches/{batch_id}")
+async def batch_page(
+    batch_id: str, request: Request, state: StateDep, tenant: OperatorDep
+) -> Response:
+    summary = await readmodels.batch_status(state.mongo, tenant.tenant_id, batch_id)
+    if summary is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such batch")
+    rows = await readmodels.batch_invoices(state.mongo, tenant.tenant_id, batch_id)
+    return render(
+        request,
+        "operator_batch.html",
+        tenant=tenant,
+        summary=summary,
+        rows=rows,
+        csrf=csrf_token(request),
+    )
+
+
+@router.get("/confirmations")
+async def confirmations_page(
+    request: Request, state: StateDep, tenant: OperatorDep, batch_id: str | None = None
+) -> Response:
+    rows = await readmodels.confirmations(state.mongo, tenant.tenant_id, batch_id=batch_id)
+    return render(
+        request,
+        "operator_confirmations.html",
+        tenant=tenant,
+        rows=rows,
+        batch_id=batch_id,
+        csrf=csrf_token(request),
+    )
+
+
+@router.get("/invoices/{invoice_id}/pdf")
+async def operator_pdf(invoice_id: str, state: StateDep, tenant: OperatorDep) -> Response:
+    delivery = await readmodels.delivery(state.mongo, tenant.tenant_id, invoice_id)
+    if not delivery or not delivery.get("s3_key"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no PDF for this invoice yet")
+    pdf = await state.store.get(delivery["s3_key"])
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": "inline", "Cache-Control": "no-store"},
+    )

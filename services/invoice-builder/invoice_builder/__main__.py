@@ -1,0 +1,37 @@
+"""invoice-builder: validates requested invoices, computes VAT and issues them."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from einvoice import events
+from einvoice.mongo import mongo_client, service_db
+from einvoice.service import run_service
+from einvoice.worker import consume
+from invoice_builder.adapters import MongoInvoices
+from invoice_builder.config import BuilderSettings
+from invoice_builder.handlers import Deps, on_invoice_requested
+
+SERVICE = "invoice-builder"
+
+
+async def main(settings: BuilderSettings, stop: asyncio.Event) -> None:
+    client = mongo_client(settings)
+    try:
+        invoices = MongoInvoices(service_db(client, SERVICE)["invoices"])
+        await invoices.setup()
+        deps = Deps(invoices=invoices)
+        handlers = {events.INVOICE_REQUESTED: partial(on_invoice_requested, deps=deps)}
+        await consume(settings, SERVICE, handlers, stop)
+    finally:
+        await client.close()
+
+
+def run() -> None:
+    settings = BuilderSettings()
+    run_service(SERVICE, settings, partial(main, settings))
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,39 @@
+"""MongoDB adapter: the invoices this service issued (it is their only writer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+
+@dataclass
+class MongoInvoices:
+    collection: AsyncCollection
+
+    async def setup(self) -> None:
+        await self.collection.create_index([("tenant_id", ASCENDING), ("number", ASCENDING)])
+
+    async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
+        return await self.collection.find_one({"_id": f"{tenant_id}/{invoice_id}"})
+
+    async def save_once(self, record: dict[str, Any]) -> dict[str, Any]:
+        doc = record | {
+            "_id": f"{record['tenant_id']}/{record['invoice_id']}",
+            "decided_at": datetime.now(UTC),
+        }
+        try:
+            await self.collection.insert_one(doc)
+        except DuplicateKeyError:
+            return await self.collection.find_one({"_id": doc["_id"]})
+        return doc
+
+    async def number_owner(self, tenant_id: str, number: str) -> str | None:
+        doc = await self.collection.find_one(
+            {"tenant_id": tenant_id, "number": number, "status": "issued"}, {"invoice_id": 1}
+        )
+        return doc["invoice_id"] if doc else None

@@ -1,0 +1,101 @@
+"""invoice.requested -> invoice.issued | invoice.rejected. Pure logic over a repository port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from einvoice import events
+from einvoice.bus import Outgoing, PermanentError, emit
+from einvoice.log import get_logger
+from einvoice.metrics import STAGE_FAILURES
+from invoice_builder.issuing import Rejection, issue
+
+log = get_logger(__name__)
+
+
+class InvoiceRepository(Protocol):
+    async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None: ...
+
+    async def save_once(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Store the record unless one with its id exists; return the stored one."""
+        ...
+
+    async def number_owner(self, tenant_id: str, number: str) -> str | None:
+        """The invoice id that already uses this number in the tenant, if any."""
+        ...
+
+
+@dataclass
+class Deps:
+    invoices: InvoiceRepository
+
+
+async def on_invoice_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    tenant = event.tenant_id
+    invoice_id = _invoice_id(event)
+    stored = await deps.invoices.get(tenant, invoice_id)
+    if stored is None:
+        stored = await deps.invoices.save_once(await _decide(event, invoice_id, deps))
+    return [_outcome_event(stored, event)]
+
+
+async def _decide(event: events.Envelope, invoice_id: str, deps: Deps) -> dict[str, Any]:
+    base = {
+        "tenant_id": event.tenant_id,
+        "invoice_id": invoice_id,
+        "batch_id": event.correlation_id,
+        "request_event_id": event.event_id,
+    }
+    try:
+        request = events.parse_payload(event, events.InvoiceRequested)
+    except ValidationError as exc:
+        reasons = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:20]]
+        return base | {
+            "status": "rejected",
+            "number": event.payload.get("number"),
+            "reasons": reasons,
+        }
+    base |= {"number": request.number, "batch_id": request.batch_id}
+    owner = await deps.invoices.number_owner(event.tenant_id, request.number)
+    if owner is not None and owner != invoice_id:
+        return base | {
+            "status": "rejected",
+            "reasons": [f"number {request.number!r} is already used by {owner}"],
+        }
+    result = issue(request)
+    if isinstance(result, Rejection):
+        return base | {"status": "rejected", "reasons": result.reasons}
+    return base | {"status": "issued", "invoice": result.model_dump(mode="json")}
+
+
+def _outcome_event(stored: dict[str, Any], cause: events.Envelope) -> Outgoing:
+    invoice_id = stored["invoice_id"]
+    if stored["status"] == "issued":
+        payload: events._Model = events.InvoiceIssued.model_validate(stored["invoice"])
+        event_type = events.INVOICE_ISSUED
+    else:
+        STAGE_FAILURES.labels("invoice-builder", "issue", "invalid").inc()
+        log.info("invoice rejected", invoice_id=invoice_id, reasons=stored["reasons"])
+        payload = events.InvoiceRejected(
+            invoice_id=invoice_id,
+            batch_id=stored["batch_id"],
+            number=stored.get("number"),
+            reasons=stored["reasons"],
+        )
+        event_type = events.INVOICE_REJECTED
+    # The outcome's id derives from the request that decided it, so a redelivered or
+    # repeated request re-emits the very same event.
+    decided_by = cause.model_copy(update={"event_id": stored["request_event_id"]})
+    return emit(
+        event_type, payload, key=invoice_id, cause=decided_by, correlation_id=stored["batch_id"]
+    )
+
+
+def _invoice_id(event: events.Envelope) -> str:
+    invoice_id = event.payload.get("invoice_id")
+    if not isinstance(invoice_id, str) or not invoice_id.strip() or len(invoice_id) > 128:
+        raise PermanentError("payload.invoice_id is missing or not a string of 1-128 characters")
+    return invoice_id

@@ -1,0 +1,59 @@
+"""SMTP and MongoDB adapters of the mailer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+from pymongo.asynchronous.collection import AsyncCollection
+
+from einvoice.bus import TransientError
+from mailer.config import MailerSettings
+from mailer.handlers import PermanentSmtpError
+
+
+@dataclass
+class MongoSendLog:
+    sends: AsyncCollection
+    links: AsyncCollection
+
+    async def setup(self) -> None:
+        await self.links.create_index("invoice_id")
+
+    async def get(self, send_id: str) -> dict[str, Any] | None:
+        return await self.sends.find_one({"_id": send_id})
+
+    async def save_link(self, record: dict[str, Any]) -> None:
+        await self.links.insert_one(record)
+
+    async def mark(self, send_id: str, record: dict[str, Any]) -> None:
+        await self.sends.replace_one({"_id": send_id}, record, upsert=True)
+
+
+@dataclass
+class SmtpSender:
+    settings: MailerSettings
+
+    async def send(self, message: EmailMessage) -> None:
+        s = self.settings
+        try:
+            await aiosmtplib.send(
+                message,
+                hostname=s.smtp_host,
+                port=s.smtp_port,
+                timeout=s.smtp_timeout,
+                use_tls=s.smtp_tls == "tls",
+                start_tls=s.smtp_tls == "starttls",
+                username=s.smtp_user,
+                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise PermanentSmtpError(f"recipient refused: {exc}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            if 500 <= exc.code < 600:
+                raise PermanentSmtpError(f"SMTP {exc.code}: {exc.message}") from exc
+            raise TransientError(f"SMTP {exc.code}: {exc.message}") from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise TransientError(f"SMTP unavailable: {exc!r}") from exc

@@ -1,0 +1,41 @@
+"""pdf-renderer: renders issued invoices to PDF in a process pool and stores them in S3."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+
+from einvoice import events
+from einvoice.service import run_service
+from einvoice.storage import ObjectStore, s3_client
+from einvoice.worker import consume
+from pdf_renderer.config import RendererSettings
+from pdf_renderer.handlers import Deps, on_invoice_issued
+from pdf_renderer.render import render_invoice_pdf
+
+SERVICE = "pdf-renderer"
+
+
+async def main(settings: RendererSettings, stop: asyncio.Event) -> None:
+    store = ObjectStore(s3_client(settings), settings.s3_bucket)
+    await store.ensure_bucket()
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=settings.render_processes) as pool:
+
+        async def render(invoice: events.InvoiceIssued) -> bytes:
+            return await loop.run_in_executor(pool, render_invoice_pdf, invoice)
+
+        handlers = {
+            events.INVOICE_ISSUED: partial(on_invoice_issued, deps=Deps(store=store, render=render))
+        }
+        await consume(settings, SERVICE, handlers, stop, concurrency=settings.render_processes * 2)
+
+
+def run() -> None:
+    settings = RendererSettings()
+    run_service(SERVICE, settings, partial(main, settings))
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,66 @@
+"""invoice.issued -> PDF in object storage -> pdf.rendered."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from einvoice import events
+from einvoice.bus import Outgoing, emit
+
+
+class Store(Protocol):
+    bucket: str
+
+    async def head(self, key: str) -> dict[str, Any] | None: ...
+
+    async def put(
+        self, key: str, body: bytes, content_type: str, metadata: dict[str, str]
+    ) -> None: ...
+
+
+Render = Callable[[events.InvoiceIssued], Awaitable[bytes]]
+
+
+@dataclass
+class Deps:
+    store: Store
+    render: Render
+
+
+def pdf_key(tenant_id: str, invoice: events.InvoiceIssued) -> str:
+    """Deterministic: one object per invoice, whatever the number of redeliveries."""
+    return f"{tenant_id}/{invoice.issue_date:%Y/%m}/{invoice.invoice_id}.pdf"
+
+
+async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    invoice = events.parse_payload(event, events.InvoiceIssued)
+    key = pdf_key(event.tenant_id, invoice)
+    existing = await deps.store.head(key)
+    if existing and existing["metadata"].get("sha256"):
+        sha256, size = existing["metadata"]["sha256"], existing["size"]
+    else:
+        pdf = await deps.render(invoice)
+        sha256, size = hashlib.sha256(pdf).hexdigest(), len(pdf)
+        await deps.store.put(
+            key, pdf, "application/pdf", {"sha256": sha256, "invoice-id": invoice.invoice_id}
+        )
+    rendered = events.PdfRendered(
+        invoice_id=invoice.invoice_id,
+        batch_id=invoice.batch_id,
+        number=invoice.number,
+        issue_date=invoice.issue_date,
+        s3_bucket=deps.store.bucket,
+        s3_key=key,
+        sha256=sha256,
+        size_bytes=size,
+        seller_name=invoice.seller.name,
+        buyer_name=invoice.buyer.name,
+        buyer_email=invoice.buyer.email,
+        total_gross=invoice.totals.gross,
+        currency=invoice.currency,
+        due_date=invoice.payment.due_date,
+    )
+    return [emit(events.PDF_RENDERED, rendered, key=invoice.invoice_id, cause=event)]

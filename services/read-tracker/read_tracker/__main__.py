@@ -1,0 +1,46 @@
+"""read-tracker: the delivery status of every invoice and the confirmations of every open."""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+
+from einvoice import readmodels
+from einvoice.bus import Handler, RawHandler
+from einvoice.mongo import mongo_client
+from einvoice.service import run_service
+from einvoice.worker import consume
+from read_tracker.adapters import MongoDeliveries, reverse_dns
+from read_tracker.config import TrackerSettings
+from read_tracker.handlers import DEAD_LETTER_TOPICS, HANDLERS, Deps, on_dead_letter
+
+SERVICE = "read-tracker"
+
+
+async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
+    client = mongo_client(settings)
+    try:
+        db = readmodels.tracker_db(client)
+        deliveries = MongoDeliveries(db[readmodels.DELIVERIES], db[readmodels.OPENS])
+        await deliveries.setup()
+        deps = Deps(
+            deliveries=deliveries,
+            reverse_dns=partial(reverse_dns, timeout=settings.reverse_dns_timeout),
+        )
+        handlers: dict[str, Handler] = {
+            topic: partial(handler, deps=deps) for topic, handler in HANDLERS.items()
+        }
+        for topic in DEAD_LETTER_TOPICS:
+            handlers[topic] = RawHandler(partial(on_dead_letter, deps=deps))
+        await consume(settings, SERVICE, handlers, stop)
+    finally:
+        await client.close()
+
+
+def run() -> None:
+    settings = TrackerSettings()
+    run_service(SERVICE, settings, partial(main, settings))
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,56 @@
+"""MongoDB projection of deliveries and opens, and reverse DNS that never blocks for long."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from einvoice import readmodels
+
+
+@dataclass
+class MongoDeliveries:
+    deliveries: AsyncCollection
+    opens: AsyncCollection
+
+    async def setup(self) -> None:
+        await self.deliveries.create_index([("tenant_id", ASCENDING), ("batch_id", ASCENDING)])
+        await self.opens.create_index([("tenant_id", ASCENDING), ("invoice_id", ASCENDING)])
+
+    async def update(
+        self, tenant_id: str, invoice_id: str, fields: dict[str, Any], on_insert: dict[str, Any]
+    ) -> None:
+        await self.deliveries.update_one(
+            {"_id": readmodels.delivery_id(tenant_id, invoice_id)},
+            {"$set": fields, "$setOnInsert": on_insert | {"invoice_id": invoice_id}},
+            upsert=True,
+        )
+
+    async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
+        return await self.deliveries.find_one(
+            {"_id": readmodels.delivery_id(tenant_id, invoice_id)}
+        )
+
+    async def add_open(self, record: dict[str, Any]) -> bool:
+        try:
+            await self.opens.insert_one(record)
+        except DuplicateKeyError:
+            return False
+        return True
+
+
+async def reverse_dns(ip: str, timeout: float) -> str | None:
+    loop = asyncio.get_running_loop()
+    try:
+        host, _ = await asyncio.wait_for(
+            loop.getnameinfo((ip, 0), socket.NI_NAMEREQD), timeout=timeout
+        )
+    except (TimeoutError, OSError, ValueError):
+        return None
+    return host

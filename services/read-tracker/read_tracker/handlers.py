@@ -1,0 +1,205 @@
+"""Delivery status of every invoice, stage by stage, and every recorded open.
+
+Stages arrive on different topics, so their order across topics is not guaranteed: each stage
+writes its own timestamp and readers derive the furthest stage reached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from aiokafka import ConsumerRecord
+from pydantic import ValidationError
+
+from einvoice import events
+from einvoice.bus import Outgoing, emit
+from einvoice.log import get_logger
+
+log = get_logger(__name__)
+
+
+class Deliveries(Protocol):
+    async def update(
+        self, tenant_id: str, invoice_id: str, fields: dict[str, Any], on_insert: dict[str, Any]
+    ) -> None: ...
+    async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None: ...
+    async def add_open(self, record: dict[str, Any]) -> bool:
+        """Store an open once (by event id); False when it was already stored."""
+        ...
+
+
+ReverseDns = Callable[[str], Awaitable[str | None]]
+
+
+@dataclass
+class Deps:
+    deliveries: Deliveries
+    reverse_dns: ReverseDns
+
+
+def _base(event: events.Envelope, batch_id: str) -> dict[str, Any]:
+    return {"tenant_id": event.tenant_id, "batch_id": batch_id}
+
+
+async def on_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    payload = event.payload
+    invoice_id = str(payload.get("invoice_id", ""))[:128]
+    if not invoice_id:
+        return []  # the builder dead-letters it; nothing to account to a batch
+    fields = {
+        "requested_at": event.occurred_at,
+        "number": payload.get("number"),
+        "batch_size": payload.get("batch_size"),
+        "buyer_name": (payload.get("buyer") or {}).get("name"),
+    }
+    await deps.deliveries.update(
+        event.tenant_id, invoice_id, fields, _base(event, event.correlation_id)
+    )
+    return []
+
+
+async def on_issued(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    p = events.parse_payload(event, events.InvoiceIssued)
+    await deps.deliveries.update(
+        event.tenant_id,
+        p.invoice_id,
+        {"issued_at": event.occurred_at, "number": p.number, "total_gross": str(p.totals.gross)},
+        _base(event, p.batch_id),
+    )
+    return []
+
+
+async def on_rejected(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    p = events.parse_payload(event, events.InvoiceRejected)
+    await deps.deliveries.update(
+        event.tenant_id,
+        p.invoice_id,
+        {"failed_at": event.occurred_at, "failed_stage": "issue", "failure_reasons": p.reasons},
+        _base(event, p.batch_id),
+    )
+    return []
+
+
+async def on_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    p = events.parse_payload(event, events.PdfRendered)
+    await deps.deliveries.update(
+        event.tenant_id,
+        p.invoice_id,
+        {"rendered_at": event.occurred_at, "s3_key": p.s3_key},
+        _base(event, p.batch_id),
+    )
+    return []
+
+
+async def on_mail_sent(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    p = events.parse_payload(event, events.MailSent)
+    await deps.deliveries.update(
+        event.tenant_id,
+        p.invoice_id,
+        {"mailed_at": event.occurred_at, "recipient": p.recipient, "message_id": p.message_id},
+        _base(event, p.batch_id),
+    )
+    return []
+
+
+async def on_mail_failed(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    p = events.parse_payload(event, events.MailFailed)
+    await deps.deliveries.update(
+        event.tenant_id,
+        p.invoice_id,
+        {
+            "failed_at": event.occurred_at,
+            "failed_stage": "mail",
+            "failure_reasons": [p.reason],
+            "recipient": p.recipient,
+        },
+        _base(event, p.batch_id),
+    )
+    return []
+
+
+async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    p = events.parse_payload(event, events.InvoiceOpened)
+    host = await deps.reverse_dns(p.ip)
+    record = {
+        "_id": event.event_id,
+        "tenant_id": event.tenant_id,
+        "invoice_id": p.invoice_id,
+        "batch_id": p.batch_id,
+        "link_id": p.link_id,
+        "action": p.action,
+        "opened_at": p.opened_at,
+        "ip": p.ip,
+        "host": host,
+        "user_agent": p.user_agent,
+    }
+    await deps.deliveries.add_open(record)
+    delivery = await deps.deliveries.get(event.tenant_id, p.invoice_id)
+    earlier = delivery.get("first_opened_at") if delivery else None
+    # MongoDB keeps milliseconds: a redelivered first open compares equal within one.
+    first_open = earlier is None or abs(earlier - p.opened_at) < timedelta(milliseconds=1)
+    fields: dict[str, Any] = {"last_opened_at": p.opened_at}
+    if first_open:
+        fields["first_opened_at"] = p.opened_at
+    await deps.deliveries.update(event.tenant_id, p.invoice_id, fields, _base(event, p.batch_id))
+    confirmed = events.InvoiceConfirmed(
+        invoice_id=p.invoice_id,
+        batch_id=p.batch_id,
+        opened_at=p.opened_at,
+        ip=p.ip,
+        host=host,
+        user_agent=p.user_agent,
+        first_open=first_open,
+    )
+    return [emit(events.INVOICE_CONFIRMED, confirmed, key=p.invoice_id, cause=event)]
+
+
+async def on_dead_letter(record: ConsumerRecord, deps: Deps) -> list[Outgoing]:
+    """A stage gave up on an event: show it in its batch as failed, with the reason."""
+    try:
+        dead = json.loads(record.value)
+        event = events.Envelope.model_validate_json(dead["value"])
+    except (ValueError, TypeError, KeyError, ValidationError):
+        log.warning(
+            "dead letter without a readable envelope", topic=record.topic, offset=record.offset
+        )
+        return []
+    invoice_id = event.payload.get("invoice_id") or dead.get("key")
+    if not isinstance(invoice_id, str) or not invoice_id:
+        return []
+    batch_id = event.payload.get("batch_id") or event.correlation_id
+    fields = {
+        "dead_letter_at": datetime.fromisoformat(dead["failed_at"]),
+        "dead_letter_topic": record.topic,
+        "dead_letter_reason": dead.get("reason"),
+    }
+    await deps.deliveries.update(
+        event.tenant_id,
+        invoice_id,
+        fields,
+        {"tenant_id": event.tenant_id, "batch_id": str(batch_id)},
+    )
+    return []
+
+
+HANDLERS = {
+    events.INVOICE_REQUESTED: on_requested,
+    events.INVOICE_ISSUED: on_issued,
+    events.INVOICE_REJECTED: on_rejected,
+    events.PDF_RENDERED: on_rendered,
+    events.MAIL_SENT: on_mail_sent,
+    events.MAIL_FAILED: on_mail_failed,
+    events.INVOICE_OPENED: on_opened,
+}
+DEAD_LETTER_TOPICS = [
+    events.dlq_topic(t)
+    for t in (
+        events.INVOICE_REQUESTED,
+        events.INVOICE_ISSUED,
+        events.PDF_RENDERED,
+    )
+]

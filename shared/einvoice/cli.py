@@ -1,0 +1,239 @@
+"""`einvoice`: the command line for billing operators and for running the platform.
+
+einvoice publish-batch FILE        publish a JSON or CSV batch and follow its progress
+einvoice batch-status BATCH_ID     show a batch's progress by stage
+einvoice create-topics             create the platform's Kafka topics
+einvoice seed-demo                 register the demo utility tenant
+einvoice demo-batch -n 20 FILE     write a demo batch (JSON or CSV by the file's suffix)
+einvoice dlq show|replay TOPIC     inspect or replay a dead-letter topic
+einvoice schemas                   write docs/events.md from the event schemas
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tqdm import tqdm
+
+from einvoice import demo, events
+from einvoice.csvbatch import CsvError, parse_csv, to_csv
+
+DEFAULT_GATEWAY = "http://127.0.0.1:8000"
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+
+
+def say(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def fail(text: str, code: int = 1) -> int:
+    sys.stderr.write(f"error: {text}\n")
+    return code
+
+
+def load_batch(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text("utf-8-sig")
+    if path.suffix.lower() == ".csv":
+        return parse_csv(text)
+    data = json.loads(text)
+    invoices = data.get("invoices") if isinstance(data, dict) else data
+    if not isinstance(invoices, list):
+        raise ValueError("expected a JSON list of invoices or an object with 'invoices'")
+    return invoices
+
+
+def cmd_publish_batch(args: argparse.Namespace) -> int:
+    if not args.api_key:
+        return fail("an API key is needed: --api-key or EINVOICE_API_KEY")
+    try:
+        invoices = load_batch(Path(args.file))
+    except (OSError, ValueError, CsvError) as exc:
+        return fail(f"cannot read {args.file}: {exc}")
+    body: dict[str, Any] = {"invoices": invoices}
+    if args.batch_id:
+        body["batch_id"] = args.batch_id
+    with httpx.Client(
+        base_url=args.gateway, timeout=120, headers={"Authorization": f"Bearer {args.api_key}"}
+    ) as client:
+        try:
+            response = client.post("/api/v1/batches", json=body)
+        except httpx.HTTPError as exc:
+            return fail(f"gateway {args.gateway} unreachable: {exc}")
+        if response.status_code != 202:
+            return fail(
+                f"batch refused ({response.status_code}):\n"
+                + json.dumps(response.json(), indent=2, ensure_ascii=False)
+            )
+        accepted = response.json()
+        say(f"batch {accepted['batch_id']}: {accepted['invoices']} invoices accepted")
+        if args.no_wait:
+            return 0
+        return follow_batch(client, accepted["batch_id"], accepted["invoices"], args.timeout)
+
+
+def follow_batch(client: httpx.Client, batch_id: str, expected: int, timeout: float) -> int:
+    """Show a progress bar until every invoice is mailed or failed (or the timeout)."""
+    deadline = time.monotonic() + timeout
+    summary: dict[str, Any] | None = None
+    with tqdm(total=expected, unit="inv", desc="delivered", file=sys.stdout) as bar:
+        while time.monotonic() < deadline:
+            response = client.get(f"/api/v1/batches/{batch_id}")
+            if response.status_code == 200:
+                summary = response.json()
+                bar.n = summary["done"]
+                counts = summary["counts"]
+                bar.set_postfix_str(" ".join(f"{k}={counts[k]}" for k in counts))
+                bar.refresh()
+                if summary["complete"]:
+                    break
+            time.sleep(0.5)
+    if summary is None:
+        return fail("no progress seen before the timeout")
+    print_summary(summary)
+    return 0 if summary["complete"] else 2
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    counts = summary["counts"]
+    say("  ".join(f"{stage}: {n}" for stage, n in counts.items()))
+    for failure in summary.get("failures", []):
+        reasons = "; ".join(failure.get("reasons") or [])
+        say(f"  FAILED {failure.get('number')} at {failure.get('stage')}: {reasons}")
+
+
+def cmd_batch_status(args: argparse.Namespace) -> int:
+    with httpx.Client(
+        base_url=args.gateway, timeout=30, headers={"Authorization": f"Bearer {args.api_key}"}
+    ) as client:
+        response = client.get(f"/api/v1/batches/{args.batch_id}")
+    if response.status_code != 200:
+        return fail(f"{response.status_code}: {response.text}")
+    print_summary(response.json())
+    return 0
+
+
+def cmd_create_topics(args: argparse.Namespace) -> int:
+    from einvoice.topics import ensure_topics
+
+    created = asyncio.run(ensure_topics(args.bootstrap))
+    say(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from einvoice.bus import make_producer
+    from einvoice.tenants import hash_api_key, publish_tenant
+
+    async def seed() -> None:
+        producer = make_producer(args.bootstrap, "einvoice-cli")
+        await producer.start()
+        try:
+            await publish_tenant(producer, demo.demo_tenant(hash_api_key(args.api_key)))
+        finally:
+            await producer.stop()
+
+    asyncio.run(seed())
+    say(f"demo tenant {demo.DEMO_TENANT!r} registered")
+    return 0
+
+
+def cmd_demo_batch(args: argparse.Namespace) -> int:
+    invoices = demo.demo_invoices(args.count, seed=args.seed)
+    out = Path(args.file)
+    if out.suffix.lower() == ".csv":
+        out.write_text(to_csv(invoices), "utf-8")
+    else:
+        out.write_text(json.dumps({"invoices": invoices}, ensure_ascii=False, indent=1), "utf-8")
+    say(f"wrote {len(invoices)} demo invoices to {out}")
+    return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    from einvoice.dlq import replay, show
+
+    topic = args.topic if args.topic.endswith(".dlq") else events.dlq_topic(args.topic)
+    if args.action == "show":
+        for record in asyncio.run(show(args.bootstrap, topic, args.limit)):
+            say(json.dumps(record, ensure_ascii=False))
+        return 0
+    count = asyncio.run(replay(args.bootstrap, topic, args.limit))
+    say(f"replayed {count} records from {topic}")
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from einvoice.schemadoc import events_markdown
+
+    Path(args.output).write_text(events_markdown(), "utf-8")
+    say(f"wrote {args.output}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="einvoice", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    gateway = os.environ.get("EINVOICE_GATEWAY", DEFAULT_GATEWAY)
+    api_key = os.environ.get("EINVOICE_API_KEY")
+    bootstrap = os.environ.get("EINVOICE_KAFKA_BOOTSTRAP", DEFAULT_BOOTSTRAP)
+
+    p = sub.add_parser("publish-batch", help="publish a JSON or CSV batch")
+    p.add_argument("file")
+    p.add_argument("--gateway", default=gateway)
+    p.add_argument("--api-key", default=api_key)
+    p.add_argument("--batch-id")
+    p.add_argument("--no-wait", action="store_true", help="return once accepted")
+    p.add_argument("--timeout", type=float, default=600)
+    p.set_defaults(run=cmd_publish_batch)
+
+    p = sub.add_parser("batch-status", help="show a batch's progress")
+    p.add_argument("batch_id")
+    p.add_argument("--gateway", default=gateway)
+    p.add_argument("--api-key", default=api_key)
+    p.set_defaults(run=cmd_batch_status)
+
+    p = sub.add_parser("create-topics", help="create the Kafka topics")
+    p.add_argument("--bootstrap", default=bootstrap)
+    p.set_defaults(run=cmd_create_topics)
+
+    p = sub.add_parser("seed-demo", help="register the demo utility tenant")
+    p.add_argument("--bootstrap", default=bootstrap)
+    p.add_argument("--api-key", default=os.environ.get("EINVOICE_DEMO_API_KEY", demo.DEMO_API_KEY))
+    p.set_defaults(run=cmd_seed_demo)
+
+    p = sub.add_parser("demo-batch", help="write a demo batch file")
+    p.add_argument("file")
+    p.add_argument("-n", "--count", type=int, default=20)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(run=cmd_demo_batch)
+
+    p = sub.add_parser("dlq", help="inspect or replay a dead-letter topic")
+    p.add_argument("action", choices=["show", "replay"])
+    p.add_argument("topic")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--bootstrap", default=bootstrap)
+    p.set_defaults(run=cmd_dlq)
+
+    p = sub.add_parser("schemas", help="write docs/events.md")
+    p.add_argument("--output", default="docs/events.md")
+    p.set_defaults(run=cmd_schemas)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Every event the platform exchanges: the envelope, the topic names and the payload schemas.
+
+This module is the single contract between services. `docs/events.md` is generated from it
+(`einvoice schemas --markdown`), so a POS or billing system in any language can produce the
+same events with a plain Kafka client.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SCHEMA_VERSION = 1
+
+# Topic names. The five from the design card are fixed; the rest complete the set.
+RECEIPT_SCANNED = "receipt.scanned"
+INVOICE_REQUESTED = "invoice.requested"
+INVOICE_ISSUED = "invoice.issued"
+INVOICE_REJECTED = "invoice.rejected"
+PDF_RENDERED = "pdf.rendered"
+MAIL_SENT = "mail.sent"
+MAIL_FAILED = "mail.failed"
+INVOICE_OPENED = "invoice.opened"
+INVOICE_CONFIRMED = "invoice.confirmed"
+TENANT_CONFIG = "tenant.config"
+
+EVENT_TOPICS = (
+    RECEIPT_SCANNED,
+    INVOICE_REQUESTED,
+    INVOICE_ISSUED,
+    INVOICE_REJECTED,
+    PDF_RENDERED,
+    MAIL_SENT,
+    MAIL_FAILED,
+    INVOICE_OPENED,
+    INVOICE_CONFIRMED,
+)
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+# Partition counts bound each consumer group's parallelism; keep them explicit.
+TOPIC_PARTITIONS: dict[str, int] = {topic: 6 for topic in EVENT_TOPICS}
+TOPIC_PARTITIONS |= {dlq_topic(topic): 1 for topic in EVENT_TOPICS}
+TOPIC_PARTITIONS[TENANT_CONFIG] = 1
+COMPACTED_TOPICS = frozenset({TENANT_CONFIG})
+
+MAX_EVENT_BYTES = 256 * 1024
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+Amount = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+VatRate = Literal["23", "8", "5", "0", "zw", "np"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+M = TypeVar("M", bound=_Model)
+
+
+class Envelope(_Model):
+    """The wrapper every event travels in. The Kafka key is the invoice (or receipt) id."""
+
+    event_id: str = Field(min_length=1, max_length=64)
+    type: str = Field(min_length=1, max_length=64)
+    schema_version: int = Field(ge=1)
+    occurred_at: datetime
+    tenant_id: ShortText
+    correlation_id: ShortText = Field(description="The batch id or the receipt id.")
+    causation_id: str | None = Field(default=None, description="The event that caused this one.")
+    payload: dict[str, Any]
+
+
+# --- shared parts -----------------------------------------------------------------------
+
+
+class Address(_Model):
+    street: Text
+    postal_code: ShortText
+    city: ShortText
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "PL"
+
+
+class Party(_Model):
+    name: Text
+    nip: ShortText | None = Field(default=None, description="Polish tax id, 10 digits.")
+    address: Address
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
+
+
+class Payment(_Model):
+    method: ShortText = "przelew"
+    due_date: date | None = None
+    bank_account: ShortText | None = None
+
+
+class LineIn(_Model):
+    name: Text
+    quantity: Annotated[Decimal, Field(max_digits=12, decimal_places=4)]
+    unit: ShortText = "szt."
+    unit_price: Annotated[Decimal, Field(max_digits=14, decimal_places=4)] = Field(
+        description="Net or gross unit price, as `price_basis` says."
+    )
+    vat_rate: VatRate
+
+
+class Totals(_Model):
+    net: Amount
+    vat: Amount
+    gross: Amount
+
+
+# --- payloads ----------------------------------------------------------------------------
+
+
+class InvoiceRequested(_Model):
+    """A billing system (or a shopper, via the gateway) asks for one invoice."""
+
+    invoice_id: ShortText
+    batch_id: ShortText
+    batch_size: int | None = Field(default=None, ge=1, le=100_000)
+    number: ShortText
+    issue_date: date
+    sale_date: date | None = None
+    price_basis: Literal["net", "gross"] = "net"
+    currency: Literal["PLN"] = "PLN"
+    seller: Party
+    buyer: Party
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+    payment: Payment = Payment()
+    declared_totals: Totals | None = Field(
+        default=None, description="Totals from the billing system; checked against the lines."
+    )
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class LineOut(_Model):
+    position: int
+    name: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    vat_rate: VatRate
+    net: Amount
+    vat: Amount
+    gross: Amount
+
+
+class VatSummaryRow(_Model):
+    vat_rate: VatRate
+    net: Amount
+    vat: Amount
+    gross: Amount
+
+
+class InvoiceIssued(_Model):
+    """An invoice that passed validation, with every amount computed to the grosz."""
+
+    invoice_id: str
+    batch_id: str
+    number: str
+    issue_date: date
+    sale_date: date | None
+    price_basis: Literal["net", "gross"]
+    currency: str
+    seller: Party
+    buyer: Party
+    lines: list[LineOut]
+    vat_summary: list[VatSummaryRow]
+    totals: Totals
+    payment: Payment
+    notes: str | None = None
+
+
+class InvoiceRejected(_Model):
+    invoice_id: str
+    batch_id: str
+    number: str | None = None
+    reasons: list[str] = Field(min_length=1)
+
+
+class PdfRendered(_Model):
+    invoice_id: str
+    batch_id: str
+    number: str
+    issue_date: date
+    s3_bucket: str
+    s3_key: str
+    sha256: str
+    size_bytes: int
+    seller_name: str
+    buyer_name: str
+    buyer_email: str | None
+    total_gross: Amount
+    currency: str
+    due_date: date | None
+
+
+class MailSent(_Model):
+    invoice_id: str
+    batch_id: str
+    recipient: str
+    message_id: str
+    link_id: str
+    link_expires_at: datetime
+    template_version: int
+
+
+class MailFailed(_Model):
+    invoice_id: str
+    batch_id: str
+    recipient: str | None
+    reason: str
+    permanent: bool
+
+
+class InvoiceOpened(_Model):
+    invoice_id: str
+    batch_id: str
+    link_id: str
+    action: Literal["download", "view"]
+    opened_at: datetime
+    ip: str
+    user_agent: str | None
+
+
+class InvoiceConfirmed(_Model):
+    """Feed for billing: a customer really opened the invoice."""
+
+    invoice_id: str
+    batch_id: str
+    opened_at: datetime
+    ip: str
+    host: str | None
+    user_agent: str | None
+    first_open: bool
+
+
+class ReceiptLine(_Model):
+    name: Text
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
+    unit: ShortText = "szt."
+    unit_gross: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+    vat_rate: VatRate
+    gross: Amount
+
+
+class ReceiptScanned(_Model):
+    """A till's receipt (the retail flow builds on it)."""
+
+    receipt_id: ShortText
+    store_id: ShortText
+    till_id: ShortText
+    number: ShortText
+    issued_at: datetime
+    lines: list[ReceiptLine] = Field(min_length=1, max_length=500)
+    total_gross: Amount
+    buyer_nip: ShortText | None = None
+    code: ShortText
+
+
+class EmailTemplate(_Model):
+    version: int = 1
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    html: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+    text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+
+
+class TenantConfig(_Model):
+    """The latest settings of one tenant; the compacted `tenant.config` topic keys it by id."""
+
+    tenant_id: ShortText
+    name: Text
+    kind: Literal["utility", "retail"]
+    api_key_sha256: list[str] = Field(default_factory=list)
+    email_template: EmailTemplate | None = None
+    mail_from: ShortText | None = None
+    reply_to: ShortText | None = None
+    link_ttl_days: int = Field(default=90, ge=1, le=3650)
+
+
+PAYLOADS: dict[str, type[_Model]] = {
+    RECEIPT_SCANNED: ReceiptScanned,
+    INVOICE_REQUESTED: InvoiceRequested,
+    INVOICE_ISSUED: InvoiceIssued,
+    INVOICE_REJECTED: InvoiceRejected,
+    PDF_RENDERED: PdfRendered,
+    MAIL_SENT: MailSent,
+    MAIL_FAILED: MailFailed,
+    INVOICE_OPENED: InvoiceOpened,
+    INVOICE_CONFIRMED: InvoiceConfirmed,
+    TENANT_CONFIG: TenantConfig,
+}
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def derived_event_id(cause_event_id: str, event_type: str, discriminator: str = "") -> str:
+    """A stable id for an event caused by another: a redelivered cause yields the same id."""
+    name = f"{cause_event_id}/{event_type}/{discriminator}"
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
+def envelope(
+    event_type: str,
+    payload: _Model,
+    *,
+    tenant_id: str,
+    correlation_id: str,
+    cause: Envelope | None = None,
+    event_id: str | None = None,
+) -> Envelope:
+    """Wrap a payload; an event caused by another gets a deterministic id and its causation."""
+    if event_id is None:
+        event_id = derived_event_id(cause.event_id, event_type) if cause else new_event_id()
+    return Envelope(
+        event_id=event_id,
+        type=event_type,
+        schema_version=SCHEMA_VERSION,
+        occurred_at=datetime.now(UTC),
+        tenant_id=tenant_id,
+        correlation_id=correlation_id,
+        causation_id=cause.event_id if cause else None,
+        payload=payload.model_dump(mode="json"),
+    )
+
+
+def parse_payload(event: Envelope, model: type[M]) -> M:
+    return model.model_validate(event.payload)

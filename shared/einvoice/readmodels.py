@@ -1,0 +1,182 @@
+"""The read models the gateway shows: delivery status (written by read-tracker) and invoice
+links (written by mailer). Writers own them; this module is the readers' contract."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from einvoice.mongo import service_db
+
+DELIVERIES = "deliveries"
+OPENS = "opens"
+LINKS = "links"
+STAGES = ("requested", "issued", "rendered", "mailed", "opened")
+
+
+def token_hash(token: str) -> str:
+    """Links are stored by this hash only; the token itself lives in the e-mail."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def delivery_id(tenant_id: str, invoice_id: str) -> str:
+    return f"{tenant_id}/{invoice_id}"
+
+
+def tracker_db(client: AsyncMongoClient) -> AsyncDatabase:
+    return service_db(client, "read-tracker")
+
+
+def mailer_db(client: AsyncMongoClient) -> AsyncDatabase:
+    return service_db(client, "mailer")
+
+
+def _stage_time(delivery: dict[str, Any], stage: str) -> datetime | None:
+    return delivery.get("first_opened_at" if stage == "opened" else f"{stage}_at")
+
+
+def stage_of(delivery: dict[str, Any]) -> str:
+    """The furthest stage reached, or `failed` (rejected, bounced, or dead-lettered and not
+    moved on since, e.g. by a replay)."""
+    if delivery.get("failed_at"):
+        return "failed"
+    reached, latest = "requested", None
+    for stage in STAGES:
+        at = _stage_time(delivery, stage)
+        if at:
+            reached = stage
+            latest = max(latest, at) if latest else at
+    dead = delivery.get("dead_letter_at")
+    if dead and (latest is None or _aware(dead) > _aware(latest)):
+        return "failed"
+    return reached
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def failure_of(delivery: dict[str, Any]) -> tuple[str | None, list[str]]:
+    if delivery.get("failed_at"):
+        return delivery.get("failed_stage"), delivery.get("failure_reasons") or []
+    return delivery.get("dead_letter_topic"), [delivery.get("dead_letter_reason") or "unknown"]
+
+
+def summarise_batch(batch_id: str, deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts per stage: how many invoices reached each stage, and which failed and why."""
+    counts = dict.fromkeys((*STAGES, "failed"), 0)
+    failures = []
+    expected = None
+    for d in deliveries:
+        stage = stage_of(d)
+        expected = expected or d.get("batch_size")
+        if stage == "failed":
+            counts["failed"] += 1
+            stage_name, reasons = failure_of(d)
+            failures.append(
+                {
+                    "invoice_id": d["invoice_id"],
+                    "number": d.get("number"),
+                    "stage": stage_name,
+                    "reasons": reasons,
+                }
+            )
+            continue
+        for s in STAGES[: STAGES.index(stage) + 1]:
+            counts[s] += 1
+    counts["requested"] += counts["failed"]
+    expected = expected or len(deliveries)
+    done = counts["mailed"] + counts["failed"]
+    return {
+        "batch_id": batch_id,
+        "expected": expected,
+        "known": len(deliveries),
+        "counts": counts,
+        "done": done,
+        "complete": done >= expected and expected > 0,
+        "failures": failures,
+    }
+
+
+async def batch_status(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> dict | None:
+    cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id, "batch_id": batch_id})
+    deliveries = await cursor.to_list(None)
+    if not deliveries:
+        return None
+    return summarise_batch(batch_id, deliveries)
+
+
+async def batch_invoices(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> list[dict]:
+    cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id, "batch_id": batch_id})
+    rows = await cursor.to_list(None)
+    for row in rows:
+        row["stage"] = stage_of(row)
+        if row["stage"] == "failed":
+            row["failed_stage"], row["failure_reasons"] = failure_of(row)
+        row.pop("_id", None)
+    return sorted(rows, key=lambda r: r.get("number") or "")
+
+
+async def confirmations(
+    client: AsyncMongoClient,
+    tenant_id: str,
+    *,
+    batch_id: str | None = None,
+    invoice_id: str | None = None,
+    limit: int = 500,
+) -> list[dict]:
+    query: dict[str, Any] = {"tenant_id": tenant_id}
+    if batch_id:
+        query["batch_id"] = batch_id
+    if invoice_id:
+        query["invoice_id"] = invoice_id
+    cursor = tracker_db(client)[OPENS].find(query).sort("opened_at", -1).limit(limit)
+    rows = await cursor.to_list(None)
+    numbers = {}
+    if rows:
+        ids = list({r["invoice_id"] for r in rows})
+        found = tracker_db(client)[DELIVERIES].find(
+            {"_id": {"$in": [delivery_id(tenant_id, i) for i in ids]}},
+            {"invoice_id": 1, "number": 1},
+        )
+        numbers = {d["invoice_id"]: d.get("number") for d in await found.to_list(None)}
+    for row in rows:
+        row["open_id"] = row.pop("_id")
+        row["number"] = numbers.get(row["invoice_id"])
+    return rows
+
+
+async def find_link(client: AsyncMongoClient, token_hash: str) -> dict | None:
+    """A live link by its token's hash (expired and revoked links are not returned)."""
+    link = await mailer_db(client)[LINKS].find_one({"_id": token_hash})
+    if not link or link.get("revoked"):
+        return None
+    expires = link["expires_at"]
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    return link if expires > datetime.now(UTC) else None
+
+
+async def recent_batches(client: AsyncMongoClient, tenant_id: str, limit: int = 50) -> list[dict]:
+    """The tenant's latest batches with their summaries, newest first."""
+    cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id})
+    by_batch: dict[str, list[dict]] = {}
+    for row in await cursor.to_list(None):
+        by_batch.setdefault(row["batch_id"], []).append(row)
+
+    def started(rows: list[dict]) -> datetime:
+        times = [r["requested_at"] for r in rows if r.get("requested_at")]
+        return min(times) if times else datetime.min.replace(tzinfo=UTC)
+
+    ordered = sorted(by_batch.items(), key=lambda item: started(item[1]), reverse=True)
+    return [summarise_batch(b, rows) | {"started_at": started(rows)} for b, rows in ordered[:limit]]
+
+
+async def delivery(client: AsyncMongoClient, tenant_id: str, invoice_id: str) -> dict | None:
+    return await tracker_db(client)[DELIVERIES].find_one(
+        {"_id": delivery_id(tenant_id, invoice_id)}
+    )

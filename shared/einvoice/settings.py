@@ -1,0 +1,41 @@
+"""Typed settings read from the environment (prefix `EINVOICE_`), one base and per-service subclasses."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that ship in deploy/local/local.env; outside `environment=local` they are refused.
+_LOCAL_ONLY_SECRETS = {"einvoice-secret", "local-dev-only-change-me"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EINVOICE_", extra="ignore")
+
+    environment: str = "local"
+    log_level: str = "INFO"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    mongo_url: str = "mongodb://127.0.0.1:27017"
+    s3_endpoint: str = "http://127.0.0.1:8333"
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr
+    s3_secret_key: SecretStr
+    s3_bucket: str = "einvoice-pdfs"
+    metrics_port: int = 0  # 0 = no metrics endpoint
+    # Link and landing pages customers open; also used in e-mails.
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _no_local_secrets_outside_local(self) -> Settings:
+        if self.environment != "local":
+            for name, value in self.secrets().items():
+                if value in _LOCAL_ONLY_SECRETS:
+                    raise ValueError(f"{name} still has the local development value")
+        return self
+
+    def secrets(self) -> dict[str, str]:
+        return {
+            name: value.get_secret_value()
+            for name, value in self.__dict__.items()
+            if isinstance(value, SecretStr)
+        }
