@@ -110,8 +110,8 @@ def start_services() -> None:
         )
 
 
-def stop_services() -> None:
-    for name in reversed(SERVICES):
+def stop_services(names: list[str] | None = None) -> None:
+    for name in reversed([n for n in SERVICES if not names or n in names]):
         pid = _pid(name)
         if pid is None:
             (PIDS / f"svc-{name}.pid").unlink(missing_ok=True)
@@ -205,16 +205,14 @@ def main() -> None:
     parser.add_argument(
         "command", choices=["run", "up", "services", "down", "status", "stop-services"]
     )
-    command = parser.parse_args().command
-    actions = {
-        "run": run_demo,
-        "up": up,
-        "down": down,
-        "status": status,
-        "services": start_services,
-        "stop-services": stop_services,
-    }
-    actions[command]()
+    parser.add_argument("names", nargs="*", help="stop-services: only these services")
+    args = parser.parse_args()
+    if args.command == "stop-services":
+        stop_services(args.names)
+        return
+    actions = {"run": run_demo, "up": up, "down": down, "status": status,
+               "services": start_services}
+    actions[args.command]()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ DEMO_API_KEY = "demo-zdroj-local-key"
 DEMO_SELLER = {
     "name": "Przedsiębiorstwo Wodociągów i Kanalizacji „Zdrój” Sp. z o.o.",
     "nip": "5260250274",
-    "address": {"street": "ul. Źródlana 12", "postal_code": "90-001", "city": "Łódź"},
+    "address": {"street": "ul. Gdańska 12", "postal_code": "90-001", "city": "Łódź"},
 }
 _FIRST = ["Józef", "Zofia", "Łukasz", "Małgorzata", "Grzegorz", "Jadwiga", "Paweł", "Żaneta"]
 _LAST = ["Żółć", "Ślęzak", "Wąsowski", "Kaczmarczyk", "Gęś", "Michałowska", "Dąbrowski", "Źrebiec"]

@@ -1,0 +1,62 @@
+# The front door. `make run` and `make test` install whatever is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+TOOLS := .cache/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+MEMBERS := $(wildcard shared/pyproject.toml services/*/pyproject.toml)
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "== installing uv into $(TOOLS)"
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock $(MEMBERS)
+	@echo "== python environment ($(VENV))"
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.synced ## install the Python environment, Kafka jars and maildev
+	$(PY) deploy/local/stack.py install
+
+run: install ## start the stack and all services, publish a demo batch; Ctrl-C stops it all
+	$(PY) deploy/local/launcher.py run
+
+up: install ## start the stack and all services in the background
+	$(PY) deploy/local/launcher.py up
+
+stop: ## stop the services and the stack that `make run`/`make up` started (by PID)
+	@if [ -x $(PY) ]; then $(PY) deploy/local/launcher.py down; fi
+
+status: ## state of every part and service
+	$(PY) deploy/local/launcher.py status
+
+test: install ## unit, integration and end-to-end tests (starts what they need)
+	$(PY) -m pytest tests
+
+test-unit: $(VENV)/.synced ## unit tests only (no stack needed)
+	$(PY) -m pytest tests/unit
+
+lint: $(VENV)/.synced ## ruff lint and format check
+	$(VENV)/bin/ruff check shared services deploy tests
+	$(VENV)/bin/ruff format --check shared services deploy tests
+
+docs: $(VENV)/.synced ## regenerate docs/events.md from the event schemas
+	$(VENV)/bin/einvoice schemas --output docs/events.md
+
+logs: ## follow every log of the local stack and services
+	tail -F .run/logs/*.log
+
+reset: stop ## stop everything and delete local data (topics, buckets, databases, mail)
+	$(PY) deploy/local/stack.py reset
+
+.PHONY: help install run up stop status test test-unit lint docs logs reset

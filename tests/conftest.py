@@ -1,0 +1,100 @@
+"""Session fixtures: the real local stack and the six services, started or reused.
+
+Whatever a session starts, it stops at the end; what was already running (a developer's
+`make run`) is reused and left alone. Set EINVOICE_KEEP_STACK=1 to leave everything up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from einvoice import events
+from einvoice.bus import make_producer
+from einvoice.tenants import hash_api_key, publish_tenant
+from tests.support import (
+    GATEWAY,
+    LAUNCHER_SCRIPT,
+    PYTHON,
+    ROOT,
+    STACK_PORTS,
+    STACK_SCRIPT,
+    eventually,
+    launcher,
+    local_settings,
+    port_open,
+)
+
+KEEP = os.environ.get("EINVOICE_KEEP_STACK") == "1"
+
+
+def _run(*args: str) -> None:
+    subprocess.run([str(PYTHON), *args], cwd=ROOT, check=True)
+
+
+@pytest.fixture(scope="session")
+def stack() -> dict[str, str]:
+    """Kafka, SeaweedFS, SecantusDB and maildev, with the platform's topics."""
+    already = {name for name, port in STACK_PORTS.items() if port_open(port)}
+    _run(str(STACK_SCRIPT), "up")
+    _run("-m", "einvoice.cli", "create-topics")
+    yield local_settings()
+    started = sorted(set(STACK_PORTS) - already)
+    if started and not KEEP:
+        _run(str(STACK_SCRIPT), "down", *started)
+
+
+@pytest.fixture(scope="session")
+def services(stack: dict[str, str]) -> None:
+    """The six services, as `make run` starts them."""
+    names = launcher().SERVICES
+    already = {name for name, (_, port) in names.items() if port_open(port)}
+    _run(str(LAUNCHER_SCRIPT), "services")
+    yield
+    started = sorted(set(names) - already)
+    if started and not KEEP:
+        _run(str(LAUNCHER_SCRIPT), "stop-services", *started)
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    api_key: str
+    email_domain: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+async def register_tenant(bootstrap: str, name: str = "Test utility") -> Tenant:
+    run = uuid.uuid4().hex[:10]
+    tenant = Tenant(f"test-{run}", secrets.token_urlsafe(24), f"{run}.test")
+    config = events.TenantConfig(tenant_id=tenant.tenant_id, name=name, kind="utility",
+                                 api_key_sha256=[hash_api_key(tenant.api_key)])
+    producer = make_producer(bootstrap, "tests")
+    await producer.start()
+    try:
+        await publish_tenant(producer, config)
+    finally:
+        await producer.stop()
+    return tenant
+
+
+@pytest.fixture(scope="session")
+async def tenant(services: None, stack: dict[str, str]) -> Tenant:
+    """A fresh utility tenant per test session, known to the gateway."""
+    created = await register_tenant(stack["kafka_bootstrap"], "Wodociągi Testowe Sp. z o.o.")
+
+    async def known() -> bool:
+        async with httpx.AsyncClient(base_url=GATEWAY, headers=created.auth) as client:
+            return (await client.get("/api/v1/batches/none")).status_code == 404
+
+    await eventually(known, timeout=30, what="the gateway to learn the test tenant")
+    return created
