@@ -76,8 +76,12 @@ class Tenant:
 async def register_tenant(bootstrap: str, name: str = "Test utility") -> Tenant:
     run = uuid.uuid4().hex[:10]
     tenant = Tenant(f"test-{run}", secrets.token_urlsafe(24), f"{run}.test")
-    config = events.TenantConfig(tenant_id=tenant.tenant_id, name=name, kind="utility",
-                                 api_key_sha256=[hash_api_key(tenant.api_key)])
+    config = events.TenantConfig(
+        tenant_id=tenant.tenant_id,
+        name=name,
+        kind="utility",
+        api_key_sha256=[hash_api_key(tenant.api_key)],
+    )
     producer = make_producer(bootstrap, "tests")
     await producer.start()
     try:

@@ -48,8 +48,13 @@ def local_settings() -> dict[str, str]:
     return values
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float = 60,
-                     interval: float = 0.3, what: str = "condition") -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T | None]],
+    *,
+    timeout: float = 60,
+    interval: float = 0.3,
+    what: str = "condition",
+) -> T:
     """Poll `check` until it returns something truthy, or fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -65,5 +70,8 @@ async def mails_to(domain: str) -> list[dict[str, Any]]:
     async with httpx.AsyncClient(base_url=MAILDEV, timeout=10) as client:
         response = await client.get("/email")
         response.raise_for_status()
-    return [m for m in response.json()
-            if any(to["address"].endswith("@" + domain) for to in m.get("to", []))]
+    return [
+        m
+        for m in response.json()
+        if any(to["address"].endswith("@" + domain) for to in m.get("to", []))
+    ]

@@ -47,10 +47,12 @@ def polish_amount(amount: Decimal) -> str:
 
 
 def invalid_invoices(template: dict[str, Any]) -> list[dict[str, Any]]:
-    bad_nip = dict(template, number="BAD/NIP/1",
-                   buyer=dict(template["buyer"], nip="1234567890"))
-    bad_totals = dict(template, number="BAD/TOTALS/1",
-                      declared_totals={"net": "1.00", "vat": "0.23", "gross": "1.23"})
+    bad_nip = dict(template, number="BAD/NIP/1", buyer=dict(template["buyer"], nip="1234567890"))
+    bad_totals = dict(
+        template,
+        number="BAD/TOTALS/1",
+        declared_totals={"net": "1.00", "vat": "0.23", "gross": "1.23"},
+    )
     return [bad_nip, bad_totals]
 
 
@@ -68,8 +70,9 @@ async def delivered_batch(tenant: Tenant) -> dict[str, Any]:
             summary = status.json() if status.status_code == 200 else None
             return summary if summary and summary["complete"] else None
 
-        summary = await eventually(complete, timeout=240, interval=1,
-                                   what=f"batch {batch_id} to complete")
+        summary = await eventually(
+            complete, timeout=240, interval=1, what=f"batch {batch_id} to complete"
+        )
     return {"batch_id": batch_id, "invoices": invoices, "summary": summary}
 
 
@@ -88,17 +91,20 @@ async def test_every_valid_invoice_is_mailed_and_invalid_ones_fail_with_reasons(
 
 
 async def test_customers_open_their_pdfs_and_the_operator_sees_confirmations(
-    delivered_batch: dict[str, Any], tenant: Tenant,
+    delivered_batch: dict[str, Any],
+    tenant: Tenant,
 ) -> None:
     batch_id, invoices = delivered_batch["batch_id"], delivered_batch["invoices"]
     by_email = {inv["buyer"]["email"]: inv for inv in invoices}
-    mails = await eventually(lambda: _mails(tenant.email_domain, VALID), timeout=60,
-                             what="the e-mails in maildev")
+    mails = await eventually(
+        lambda: _mails(tenant.email_domain, VALID), timeout=60, what="the e-mails in maildev"
+    )
     assert len(mails) == VALID, "exactly one e-mail per valid invoice"
     assert sorted(m["to"][0]["address"] for m in mails) == sorted(by_email)
 
-    async with httpx.AsyncClient(base_url=GATEWAY, timeout=30,
-                                 headers={"User-Agent": AGENT}) as customer:
+    async with httpx.AsyncClient(
+        base_url=GATEWAY, timeout=30, headers={"User-Agent": AGENT}
+    ) as customer:
         for mail in mails:
             invoice = by_email[mail["to"][0]["address"]]
             assert invoice["number"] in mail["subject"]
@@ -119,8 +125,11 @@ async def test_customers_open_their_pdfs_and_the_operator_sees_confirmations(
             assert response.headers["content-type"] == "application/pdf"
             _check_pdf(response.content, invoice)
 
-    rows = await eventually(lambda: _confirmations(tenant, batch_id, at_least=VALID),
-                            timeout=60, what="20 confirmations")
+    rows = await eventually(
+        lambda: _confirmations(tenant, batch_id, at_least=VALID),
+        timeout=60,
+        what="20 confirmations",
+    )
     assert len(rows) == VALID
     for row in rows:
         assert row["ip"] == "127.0.0.1"
@@ -165,11 +174,11 @@ async def _operator_sees_confirmations(tenant: Tenant, batch_id: str, row: dict)
     async with httpx.AsyncClient(base_url=GATEWAY, follow_redirects=True) as operator:
         login_page = await operator.get("/operator")
         csrf = re.search(r'name="csrf" value="([^"]+)"', login_page.text).group(1)
-        refused = await operator.post("/operator/login", data={"api_key": "wrong",
-                                                               "csrf": csrf})
+        refused = await operator.post("/operator/login", data={"api_key": "wrong", "csrf": csrf})
         assert refused.status_code == 401
-        home = await operator.post("/operator/login", data={"api_key": tenant.api_key,
-                                                            "csrf": csrf})
+        home = await operator.post(
+            "/operator/login", data={"api_key": tenant.api_key, "csrf": csrf}
+        )
         assert home.status_code == 200 and batch_id in home.text
         page = await operator.get("/operator/confirmations", params={"batch_id": batch_id})
         assert page.status_code == 200

@@ -1,0 +1,122 @@
+"""Adapters against the real MongoDB-wire server, S3 store, SMTP catcher and Kafka."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import pytest
+
+from einvoice import events
+from einvoice.bus import make_producer
+from einvoice.mongo import mongo_client
+from einvoice.settings import Settings
+from einvoice.storage import ObjectStore, s3_client
+from einvoice.tenants import TenantDirectory, hash_api_key, publish_tenant
+from invoice_builder.adapters import MongoInvoices
+from mailer.adapters import SmtpSender
+from mailer.config import MailerSettings
+from read_tracker.adapters import MongoDeliveries, reverse_dns
+from tests.support import eventually, mails_to
+
+pytestmark = [pytest.mark.integration]
+
+
+@pytest.fixture
+async def mongo(stack: dict[str, str]):
+    client = mongo_client(Settings(**stack))
+    db = client[f"it_{uuid.uuid4().hex[:8]}"]
+    yield db
+    await client.drop_database(db.name)
+    await client.close()
+
+
+async def test_invoices_are_saved_once(mongo) -> None:
+    invoices = MongoInvoices(mongo["invoices"])
+    await invoices.setup()
+    first = await invoices.save_once(
+        {"tenant_id": "t", "invoice_id": "i1", "status": "issued", "number": "FV/1"}
+    )
+    second = await invoices.save_once(
+        {"tenant_id": "t", "invoice_id": "i1", "status": "rejected", "number": "FV/1"}
+    )
+    assert second["status"] == "issued" == first["status"]
+    assert await mongo["invoices"].count_documents({}) == 1
+    assert await invoices.number_owner("t", "FV/1") == "i1"
+    assert await invoices.number_owner("other", "FV/1") is None
+
+
+async def test_deliveries_and_opens(mongo) -> None:
+    deliveries = MongoDeliveries(mongo["deliveries"], mongo["opens"])
+    await deliveries.setup()
+    now = datetime.now(UTC)
+    await deliveries.update("t", "i1", {"requested_at": now}, {"tenant_id": "t", "batch_id": "b"})
+    await deliveries.update("t", "i1", {"mailed_at": now}, {"tenant_id": "t", "batch_id": "zz"})
+    doc = await deliveries.get("t", "i1")
+    assert doc["batch_id"] == "b" and doc["mailed_at"] and doc["requested_at"]
+    record = {"_id": "e1", "tenant_id": "t", "invoice_id": "i1", "opened_at": now}
+    assert await deliveries.add_open(record) is True
+    assert await deliveries.add_open(record) is False
+
+
+async def test_reverse_dns_resolves_loopback_and_gives_up_quickly() -> None:
+    assert await reverse_dns("127.0.0.1", timeout=2.0)
+    assert await reverse_dns("not-an-ip", timeout=2.0) is None
+
+
+async def test_object_store_round_trip(stack: dict[str, str]) -> None:
+    settings = Settings(**stack)
+    store = ObjectStore(s3_client(settings), f"it-{uuid.uuid4().hex[:8]}")
+    await store.ensure_bucket()
+    await store.ensure_bucket()  # idempotent
+    assert await store.head("a/b.pdf") is None
+    await store.put("a/b.pdf", b"%PDF-1.4 test", "application/pdf", {"sha256": "abc"})
+    head = await store.head("a/b.pdf")
+    assert head == {"size": 13, "metadata": {"sha256": "abc"}}
+    assert await store.get("a/b.pdf") == b"%PDF-1.4 test"
+
+
+async def test_smtp_sender_delivers_polish_mail_to_maildev(stack: dict[str, str]) -> None:
+    domain = f"{uuid.uuid4().hex[:8]}.smtp.test"
+    message = EmailMessage()
+    message["From"] = "Zdrój <efaktury@zdroj.local>"
+    message["To"] = f"józef@{domain}".replace("ó", "o")
+    message["Subject"] = "Faktura — zażółć gęślą jaźń"
+    message.set_content("Treść: ąćęłńóśźż")
+    await SmtpSender(MailerSettings(**stack)).send(message)
+    mails = await eventually(lambda: mails_to(domain), timeout=20, what="the mail")
+    assert mails[0]["subject"] == "Faktura — zażółć gęślą jaźń"
+    assert "ąćęłńóśźż" in mails[0]["text"]
+
+
+async def test_tenant_directory_follows_the_compacted_topic(stack: dict[str, str]) -> None:
+    tenant_id, key = f"it-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    directory = TenantDirectory(stack["kafka_bootstrap"])
+    await directory.start()
+    producer = make_producer(stack["kafka_bootstrap"], "it")
+    await producer.start()
+    try:
+        config = events.TenantConfig(
+            tenant_id=tenant_id,
+            name="Ciepłownia",
+            kind="utility",
+            api_key_sha256=[hash_api_key(key)],
+        )
+        await publish_tenant(producer, config)
+
+        async def learned() -> events.TenantConfig | None:
+            return directory.by_api_key(key)
+
+        found = await eventually(learned, timeout=20, what="the directory to learn the key")
+        assert found.tenant_id == tenant_id
+        assert directory.by_api_key("wrong") is None
+    finally:
+        await producer.stop()
+        await directory.stop()
+    restarted = TenantDirectory(stack["kafka_bootstrap"])
+    await restarted.start()
+    try:
+        assert restarted.get(tenant_id).name == "Ciepłownia", "read back from the beginning"
+    finally:
+        await restarted.stop()

@@ -1,0 +1,118 @@
+"""The shared consume-handle-produce loop against the real Kafka broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from einvoice import events
+from einvoice.bus import ConsumerLoop, LoopConfig, Outgoing, PermanentError, make_producer, publish
+from einvoice.dlq import show
+from tests.support import eventually
+
+pytestmark = [pytest.mark.integration]
+
+
+@pytest.fixture
+async def topic(stack: dict[str, str]):
+    """A throwaway topic and its DLQ; the event type equals the topic name."""
+    name = f"it-{uuid.uuid4().hex[:10]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack["kafka_bootstrap"])
+    await admin.start()
+    await admin.create_topics([NewTopic(name, 2, 1), NewTopic(events.dlq_topic(name), 1, 1)])
+    yield name
+    await admin.delete_topics([name, events.dlq_topic(name)])
+    await admin.close()
+
+
+def _event(topic: str, key: str) -> Outgoing:
+    payload = events.InvoiceRejected(invoice_id=key, batch_id="b", reasons=["x"])
+    env = events.envelope(topic, payload, tenant_id="t", correlation_id="b")
+    return Outgoing(topic, key, env.model_dump_json().encode())
+
+
+async def _run_loop(bootstrap: str, topic: str, group: str, handler, until) -> None:
+    producer = make_producer(bootstrap, "it")
+    await producer.start()
+    stop = asyncio.Event()
+    loop = ConsumerLoop(
+        LoopConfig("it", group, [topic], bug_retries=1, backoff_initial=0.01),
+        {topic: handler},
+        producer,
+        bootstrap,
+    )
+    task = asyncio.create_task(loop.run(stop))
+    try:
+        await eventually(until, timeout=60, what="the loop to handle the records")
+    finally:
+        stop.set()
+        await task
+        await producer.stop()
+
+
+async def test_handles_commits_and_dead_letters(stack: dict[str, str], topic: str) -> None:
+    bootstrap = stack["kafka_bootstrap"]
+    producer = make_producer(bootstrap, "it")
+    await producer.start()
+    await publish(
+        producer,
+        [
+            _event(topic, "ok-1"),
+            Outgoing(topic, "junk", b"\xff\xfe not json"),
+            _event(topic, "bad-1"),
+            _event(topic, "boom-1"),
+            _event(topic, "ok-2"),
+        ],
+        "it",
+    )
+    await producer.stop()
+    seen: list[str] = []
+
+    async def handler(event: events.Envelope) -> list[Outgoing]:
+        key = event.payload["invoice_id"]
+        seen.append(key)
+        if key.startswith("bad"):
+            raise PermanentError("amounts do not add up")
+        if key.startswith("boom"):
+            raise RuntimeError("a bug")
+        return []
+
+    async def handled() -> bool:
+        return {"ok-1", "ok-2", "bad-1", "boom-1"} <= set(seen)
+
+    group = f"it-{uuid.uuid4().hex[:6]}"
+    await _run_loop(bootstrap, topic, group, handler, handled)
+    assert seen.count("boom-1") == 2, "a failing handler is retried (bug_retries=1) then DLQ'd"
+    assert seen.count("bad-1") == 1, "a permanent error is not retried"
+
+    async def dead() -> list[dict] | None:
+        records = await show(bootstrap, events.dlq_topic(topic), 10)
+        return records if len(records) == 3 else None
+
+    records = {r["key"]: r for r in await eventually(dead, timeout=30, what="3 DLQ records")}
+    assert "not JSON" in records["junk"]["reason"]
+    assert records["bad-1"]["reason"] == "amounts do not add up"
+    assert "a bug" in records["boom-1"]["reason"]
+    assert json.loads(records["bad-1"]["value"])["payload"]["invoice_id"] == "bad-1"
+
+    # Offsets were committed: the same group gets nothing again.
+    again: list[str] = []
+
+    async def record(event: events.Envelope) -> list[Outgoing]:
+        again.append(event.event_id)
+        return []
+
+    producer = make_producer(bootstrap, "it")
+    await producer.start()
+    await publish(producer, [_event(topic, "ok-3")], "it")
+    await producer.stop()
+    await _run_loop(bootstrap, topic, group, record, lambda: _async(len(again) >= 1))
+    assert len(again) == 1
+
+
+async def _async(value: bool) -> bool:
+    return value
