@@ -149,32 +149,49 @@ def down() -> None:
 
 def run_demo() -> None:
     up()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
     demo_file = RUN / "demo-batch.json"
-    subprocess.run([str(EINVOICE), "demo-batch", "-n", "20", str(demo_file)], check=True)
-    env = service_env() | {
-        "EINVOICE_API_KEY": os.environ.get("EINVOICE_DEMO_API_KEY", "demo-zdroj-local-key")
-    }
+    batch_id = f"demo-{stamp}"
+    api_key = os.environ.get("EINVOICE_DEMO_API_KEY", "demo-zdroj-local-key")
+    # A new number series per run, so every `make run` mails a fresh batch; re-sending the
+    # same numbers would (rightly) issue and mail nothing twice.
+    subprocess.run(
+        [str(EINVOICE), "demo-batch", "-n", "20", "--series", f"DEMO/{stamp}", str(demo_file)],
+        check=True,
+    )
     say("== demo batch")
     out = subprocess.run(
-        [str(EINVOICE), "publish-batch", str(demo_file), "--timeout", "300"],
-        env=env,
-        capture_output=False,
+        [
+            str(EINVOICE),
+            "publish-batch",
+            str(demo_file),
+            "--batch-id",
+            batch_id,
+            "--timeout",
+            "300",
+        ],
+        env=service_env() | {"EINVOICE_API_KEY": api_key},
         check=False,
     )
-    with urllib.request.urlopen(f"{MAILDEV}/email", timeout=10) as response:  # noqa: S310
-        mails = len(json.load(response))
+    demo_mails = _maildev_count(f"DEMO/{stamp}/")
     say("")
-    say("einvoice is running.")
-    say(f"  gateway            {GATEWAY}  (API docs {GATEWAY}/docs)")
-    say(f"  operator panel     {GATEWAY}/operator  (API key: demo-zdroj-local-key)")
-    say(f"  batch status       {GATEWAY}/api/v1/batches/<batch id>  (Bearer demo-zdroj-local-key)")
-    say(f"  mail catcher       {MAILDEV}  ({mails} e-mails caught so far)")
     say(
-        "  S3 (SeaweedFS)     http://127.0.0.1:8333   Kafka 127.0.0.1:9092   "
-        "MongoDB 127.0.0.1:27017"
+        "einvoice is running."
+        if out.returncode == 0
+        else f"einvoice is running, but the demo batch did not complete (exit {out.returncode})."
     )
-    say(f"  logs               {LOGS}")
-    say(f"  demo batch exit code {out.returncode}")
+    say(f"  gateway          {GATEWAY}   (API docs {GATEWAY}/docs)")
+    say(f"  operator panel   {GATEWAY}/operator   (API key: {api_key})")
+    say(
+        f"  batch status     {GATEWAY}/api/v1/batches/{batch_id}   "
+        f"(header Authorization: Bearer {api_key})"
+    )
+    say(f"  mail catcher     {MAILDEV}   ({demo_mails} demo e-mails of this run arrived)")
+    say(
+        "  stack            Kafka 127.0.0.1:9092, S3 http://127.0.0.1:8333, "
+        "MongoDB 127.0.0.1:27017, SMTP 127.0.0.1:1025"
+    )
+    say(f"  logs             {LOGS}/")
     say("Press Ctrl-C to stop everything.")
     stop = False
 
@@ -188,6 +205,11 @@ def run_demo() -> None:
         time.sleep(0.5)
     say("\nstopping…")
     down()
+
+
+def _maildev_count(subject_part: str) -> int:
+    with urllib.request.urlopen(f"{MAILDEV}/email", timeout=10) as response:  # noqa: S310
+        return sum(subject_part in mail.get("subject", "") for mail in json.load(response))
 
 
 def status() -> None:
@@ -210,8 +232,13 @@ def main() -> None:
     if args.command == "stop-services":
         stop_services(args.names)
         return
-    actions = {"run": run_demo, "up": up, "down": down, "status": status,
-               "services": start_services}
+    actions = {
+        "run": run_demo,
+        "up": up,
+        "down": down,
+        "status": status,
+        "services": start_services,
+    }
     actions[args.command]()
 
 

@@ -84,7 +84,14 @@ def follow_batch(client: httpx.Client, batch_id: str, expected: int, timeout: fl
     """Show a progress bar until every invoice is mailed or failed (or the timeout)."""
     deadline = time.monotonic() + timeout
     summary: dict[str, Any] | None = None
-    with tqdm(total=expected, unit="inv", desc="delivered", file=sys.stdout) as bar:
+    interactive = sys.stdout.isatty()
+    with tqdm(
+        total=expected,
+        unit="inv",
+        desc="delivered",
+        file=sys.stdout,
+        mininterval=0.1 if interactive else 5.0,
+    ) as bar:
         while time.monotonic() < deadline:
             response = client.get(f"/api/v1/batches/{batch_id}")
             if response.status_code == 200:
@@ -147,7 +154,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_batch(args: argparse.Namespace) -> int:
-    invoices = demo.demo_invoices(args.count, seed=args.seed)
+    invoices = demo.demo_invoices(args.count, seed=args.seed, series=args.series)
     out = Path(args.file)
     if out.suffix.lower() == ".csv":
         out.write_text(to_csv(invoices), "utf-8")
@@ -215,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("-n", "--count", type=int, default=20)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--series", help="invoice number prefix (default WOD/<year>/<month>)")
     p.set_defaults(run=cmd_demo_batch)
 
     p = sub.add_parser("dlq", help="inspect or replay a dead-letter topic")

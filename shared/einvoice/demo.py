@@ -42,7 +42,9 @@ def demo_tenant(api_key_sha256: str) -> events.TenantConfig:
     )
 
 
-def demo_invoice(index: int, rng: random.Random, period: date, email_domain: str) -> dict[str, Any]:
+def demo_invoice(
+    index: int, rng: random.Random, period: date, email_domain: str, series: str
+) -> dict[str, Any]:
     first, last = rng.choice(_FIRST), rng.choice(_LAST)
     company = index % 4 == 0
     buyer: dict[str, Any] = {
@@ -59,7 +61,7 @@ def demo_invoice(index: int, rng: random.Random, period: date, email_domain: str
     water = Decimal(rng.randint(20, 180)) / 10
     issue = period + timedelta(days=1)
     return {
-        "number": f"WOD/{period:%Y/%m}/{index:06d}",
+        "number": f"{series}/{index:06d}",
         "issue_date": issue.isoformat(),
         "sale_date": period.isoformat(),
         "price_basis": "net",

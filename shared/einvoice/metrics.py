@@ -35,7 +35,7 @@ STAGE_FAILURES = Counter(
 )
 
 
-def serve_metrics(port: int) -> None:
-    """Expose /metrics on 127.0.0.1:<port> (0 disables it)."""
+def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
+    """Expose /metrics on <host>:<port> (port 0 disables it)."""
     if port:
-        start_http_server(port, addr="127.0.0.1")
+        start_http_server(port, addr=host)

@@ -16,7 +16,7 @@ Main = Callable[[asyncio.Event], Awaitable[None]]
 def run_service(name: str, settings: Settings, main: Main) -> None:
     """Run `main(stop)` until SIGINT/SIGTERM sets `stop`; `main` then finishes its work."""
     configure_logging(name, settings.log_level)
-    serve_metrics(settings.metrics_port)
+    serve_metrics(settings.metrics_port, settings.metrics_host)
     log = get_logger(name)
 
     async def runner() -> None:

@@ -1,4 +1,4 @@
-"""Typed settings read from the environment (prefix `EINVOICE_`), one base and per-service subclasses."""
+"""Typed settings from the environment (prefix `EINVOICE_`): one base, per-service subclasses."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr
     s3_bucket: str = "einvoice-pdfs"
     metrics_port: int = 0  # 0 = no metrics endpoint
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape it
     # Link and landing pages customers open; also used in e-mails.
     public_base_url: str = "http://127.0.0.1:8000"
 
