@@ -131,7 +131,7 @@ def cmd_batch_status(args: argparse.Namespace) -> int:
 def cmd_create_topics(args: argparse.Namespace) -> int:
     from einvoice.topics import ensure_topics
 
-    created = asyncio.run(ensure_topics(args.bootstrap))
+    created = asyncio.run(ensure_topics(args.bootstrap, args.replication))
     say(f"topics created: {', '.join(created) if created else 'none (all exist)'}")
     return 0
 
@@ -211,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("create-topics", help="create the Kafka topics")
     p.add_argument("--bootstrap", default=bootstrap)
+    p.add_argument("--replication", type=int, default=1, help="3 on a production cluster")
     p.set_defaults(run=cmd_create_topics)
 
     p = sub.add_parser("seed-demo", help="register the demo utility tenant")

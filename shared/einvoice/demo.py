@@ -108,11 +108,19 @@ def demo_invoice(
 
 
 def demo_invoices(
-    count: int, *, seed: int = 7, email_domain: str = "example.pl", period: date | None = None
+    count: int,
+    *,
+    seed: int = 7,
+    email_domain: str = "example.pl",
+    period: date | None = None,
+    series: str | None = None,
 ) -> list[dict[str, Any]]:
+    """`count` invoices for last month's water, numbered `<series>/000001`... (by default
+    `WOD/<year>/<month>`)."""
     rng = random.Random(seed)
     period = period or date.today().replace(day=1) - timedelta(days=1)
-    invoices = [demo_invoice(i + 1, rng, period, email_domain) for i in range(count)]
+    series = series or f"WOD/{period:%Y/%m}"
+    invoices = [demo_invoice(i + 1, rng, period, email_domain, series) for i in range(count)]
     for invoice in invoices:
         invoice["lines"] = [line for line in invoice["lines"] if line]
     return invoices

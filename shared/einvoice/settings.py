@@ -18,8 +18,9 @@ class Settings(BaseSettings):
     mongo_url: str = "mongodb://127.0.0.1:27017"
     s3_endpoint: str = "http://127.0.0.1:8333"
     s3_region: str = "us-east-1"
-    s3_access_key: SecretStr
-    s3_secret_key: SecretStr
+    # Unset: boto3's default credential chain (instance role, AWS_* variables, ...).
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
     s3_bucket: str = "einvoice-pdfs"
     metrics_port: int = 0  # 0 = no metrics endpoint
     metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape it

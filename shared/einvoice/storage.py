@@ -14,6 +14,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from pydantic import SecretStr
+
 from einvoice.bus import TransientError
 from einvoice.settings import Settings
 
@@ -23,8 +25,8 @@ def s3_client(settings: Settings) -> Any:
         "s3",
         endpoint_url=settings.s3_endpoint,
         region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key.get_secret_value(),
-        aws_secret_access_key=settings.s3_secret_key.get_secret_value(),
+        aws_access_key_id=_secret(settings.s3_access_key),
+        aws_secret_access_key=_secret(settings.s3_secret_key),
         config=Config(
             retries={"max_attempts": 3, "mode": "standard"},
             s3={"addressing_style": "path"},
@@ -33,6 +35,10 @@ def s3_client(settings: Settings) -> Any:
             read_timeout=30,
         ),
     )
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
 
 
 @dataclass

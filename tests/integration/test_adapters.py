@@ -61,8 +61,8 @@ async def test_deliveries_and_opens(mongo) -> None:
 
 
 async def test_reverse_dns_resolves_loopback_and_gives_up_quickly() -> None:
-    assert await reverse_dns("127.0.0.1", timeout=2.0)
-    assert await reverse_dns("not-an-ip", timeout=2.0) is None
+    assert await reverse_dns("127.0.0.1", wait_seconds=2.0)
+    assert await reverse_dns("not-an-ip", wait_seconds=2.0) is None
 
 
 async def test_object_store_round_trip(stack: dict[str, str]) -> None:

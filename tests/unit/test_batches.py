@@ -24,13 +24,10 @@ def test_a_valid_demo_batch_becomes_one_envelope_per_invoice() -> None:
 
     assert problems == []
     assert len(envs) == 5
-    assert [e.payload["number"] for e in envs] == [
-        "WOD/2025/01/000001",
-        "WOD/2025/01/000002",
-        "WOD/2025/01/000003",
-        "WOD/2025/01/000004",
-        "WOD/2025/01/000005",
-    ]
+    numbers = [inv["number"] for inv in invoices]
+    assert len(set(numbers)) == 5
+    assert [e.payload["number"] for e in envs] == numbers
+    assert [e.payload["buyer"]["name"] for e in envs] == [inv["buyer"]["name"] for inv in invoices]
     for env in envs:
         assert env.type == events.INVOICE_REQUESTED
         assert env.schema_version == events.SCHEMA_VERSION
@@ -69,15 +66,14 @@ def test_invoice_id_for_is_a_pure_function_of_tenant_and_number() -> None:
 def test_a_repeated_number_is_reported_at_its_index() -> None:
     invoices = demo(3)
     invoices.append(copy.deepcopy(invoices[1]))
+    repeated = invoices[1]["number"]
     envs, problems = batch_events("wod-1", "b-1", invoices)
 
     assert len(envs) == 3
-    assert problems == [
-        BatchError(3, "WOD/2025/01/000002", ["number repeats invoice at index 1"])
-    ]
+    assert problems == [BatchError(3, repeated, ["number repeats invoice at index 1"])]
     assert problems[0].as_dict() == {
         "index": 3,
-        "number": "WOD/2025/01/000002",
+        "number": repeated,
         "errors": ["number repeats invoice at index 1"],
     }
 
@@ -99,10 +95,10 @@ def test_schema_errors_are_reported_per_index_with_field_paths() -> None:
     invoices[2]["lines"][0]["vat_rate"] = "22"
     envs, problems = batch_events("wod-1", "b-1", invoices)
 
-    assert [e.payload["number"] for e in envs] == ["WOD/2025/01/000001"]
+    assert [e.payload["number"] for e in envs] == [invoices[0]["number"]]
     assert [(p.index, p.number) for p in problems] == [
-        (1, "WOD/2025/01/000002"),
-        (2, "WOD/2025/01/000003"),
+        (1, invoices[1]["number"]),
+        (2, invoices[2]["number"]),
     ]
     assert problems[0].errors == ["buyer: Field required"]
     assert len(problems[1].errors) == 1
@@ -158,6 +154,7 @@ def test_the_input_invoices_are_not_modified() -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="BUG: duplicate check and invoice_id use the raw number, the schema strips it: "
     "'X' and ' X ' pass as two invoices with the same number and different invoice ids",
 )

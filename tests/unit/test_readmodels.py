@@ -35,12 +35,29 @@ def delivery(invoice_id: str = "inv-1", **fields) -> dict:
         ({}, "requested"),
         ({"requested_at": minutes(0)}, "requested"),
         ({"requested_at": minutes(0), "issued_at": minutes(1)}, "issued"),
-        ({"requested_at": minutes(0), "issued_at": minutes(1), "rendered_at": minutes(2)},
-         "rendered"),
-        ({"requested_at": minutes(0), "issued_at": minutes(1), "rendered_at": minutes(2),
-          "mailed_at": minutes(3)}, "mailed"),
-        ({"requested_at": minutes(0), "issued_at": minutes(1), "rendered_at": minutes(2),
-          "mailed_at": minutes(3), "first_opened_at": minutes(9)}, "opened"),
+        (
+            {"requested_at": minutes(0), "issued_at": minutes(1), "rendered_at": minutes(2)},
+            "rendered",
+        ),
+        (
+            {
+                "requested_at": minutes(0),
+                "issued_at": minutes(1),
+                "rendered_at": minutes(2),
+                "mailed_at": minutes(3),
+            },
+            "mailed",
+        ),
+        (
+            {
+                "requested_at": minutes(0),
+                "issued_at": minutes(1),
+                "rendered_at": minutes(2),
+                "mailed_at": minutes(3),
+                "first_opened_at": minutes(9),
+            },
+            "opened",
+        ),
     ],
 )
 def test_stage_progression(fields: dict, stage: str) -> None:
@@ -66,8 +83,13 @@ def test_rejected_is_failed_whatever_came_later() -> None:
 
 
 def test_dead_lettered_after_the_last_stage_is_failed() -> None:
-    d = delivery(requested_at=minutes(0), issued_at=minutes(1), dead_letter_at=minutes(2),
-                 dead_letter_topic="invoice.issued.dlq", dead_letter_reason="render failed")
+    d = delivery(
+        requested_at=minutes(0),
+        issued_at=minutes(1),
+        dead_letter_at=minutes(2),
+        dead_letter_topic="invoice.issued.dlq",
+        dead_letter_reason="render failed",
+    )
     assert stage_of(d) == "failed"
     assert failure_of(d) == ("invoice.issued.dlq", ["render failed"])
 
@@ -77,8 +99,12 @@ def test_dead_lettered_without_any_stage_is_failed() -> None:
 
 
 def test_a_replay_that_moves_the_invoice_on_clears_the_dead_letter() -> None:
-    d = delivery(requested_at=minutes(0), issued_at=minutes(1), dead_letter_at=minutes(2),
-                 rendered_at=minutes(30))
+    d = delivery(
+        requested_at=minutes(0),
+        issued_at=minutes(1),
+        dead_letter_at=minutes(2),
+        rendered_at=minutes(30),
+    )
     assert stage_of(d) == "rendered"
 
 
@@ -96,8 +122,9 @@ def test_naive_datetimes_from_mongo_compare_as_utc() -> None:
 
 
 def test_failure_of_a_rejected_invoice() -> None:
-    d = delivery(failed_at=minutes(1), failed_stage="issue",
-                 failure_reasons=["seller.nip '1' is not a NIP"])
+    d = delivery(
+        failed_at=minutes(1), failed_stage="issue", failure_reasons=["seller.nip '1' is not a NIP"]
+    )
     assert failure_of(d) == ("issue", ["seller.nip '1' is not a NIP"])
     assert failure_of(delivery(failed_at=minutes(1))) == (None, [])
     assert failure_of(delivery(dead_letter_at=minutes(1))) == (None, ["unknown"])
@@ -110,12 +137,24 @@ def test_summary_counts_each_stage_cumulatively() -> None:
     rows = [
         delivery("a", number="1", batch_size=5, requested_at=minutes(0)),
         delivery("b", number="2", batch_size=5, requested_at=minutes(0), issued_at=minutes(1)),
-        delivery("c", number="3", batch_size=5, issued_at=minutes(1), rendered_at=minutes(2),
-                 mailed_at=minutes(3)),
-        delivery("d", number="4", batch_size=5, mailed_at=minutes(3),
-                 first_opened_at=minutes(4)),
-        delivery("e", number="5", batch_size=5, requested_at=minutes(0), failed_at=minutes(1),
-                 failed_stage="issue", failure_reasons=["bad NIP"]),
+        delivery(
+            "c",
+            number="3",
+            batch_size=5,
+            issued_at=minutes(1),
+            rendered_at=minutes(2),
+            mailed_at=minutes(3),
+        ),
+        delivery("d", number="4", batch_size=5, mailed_at=minutes(3), first_opened_at=minutes(4)),
+        delivery(
+            "e",
+            number="5",
+            batch_size=5,
+            requested_at=minutes(0),
+            failed_at=minutes(1),
+            failed_stage="issue",
+            failure_reasons=["bad NIP"],
+        ),
     ]
     summary = summarise_batch("b", rows)
     assert summary == {
@@ -132,9 +171,7 @@ def test_summary_counts_each_stage_cumulatively() -> None:
         },
         "done": 3,
         "complete": False,
-        "failures": [
-            {"invoice_id": "e", "number": "5", "stage": "issue", "reasons": ["bad NIP"]}
-        ],
+        "failures": [{"invoice_id": "e", "number": "5", "stage": "issue", "reasons": ["bad NIP"]}],
     }
 
 
@@ -142,24 +179,37 @@ def test_a_batch_is_complete_once_every_invoice_is_mailed_or_failed() -> None:
     rows = [
         delivery("a", batch_size=3, mailed_at=minutes(3)),
         delivery("b", batch_size=3, first_opened_at=minutes(5), mailed_at=minutes(3)),
-        delivery("c", batch_size=3, requested_at=minutes(0), dead_letter_at=minutes(1),
-                 dead_letter_topic="invoice.requested.dlq", dead_letter_reason="boom"),
+        delivery(
+            "c",
+            batch_size=3,
+            requested_at=minutes(0),
+            dead_letter_at=minutes(1),
+            dead_letter_topic="invoice.requested.dlq",
+            dead_letter_reason="boom",
+        ),
     ]
     summary = summarise_batch("b", rows)
     assert summary["complete"] is True
     assert summary["done"] == 3
-    assert summary["counts"] == {"requested": 3, "issued": 2, "rendered": 2, "mailed": 2,
-                                 "opened": 1, "failed": 1}
+    assert summary["counts"] == {
+        "requested": 3,
+        "issued": 2,
+        "rendered": 2,
+        "mailed": 2,
+        "opened": 1,
+        "failed": 1,
+    }
     assert summary["failures"] == [
-        {"invoice_id": "c", "number": None, "stage": "invoice.requested.dlq",
-         "reasons": ["boom"]}
+        {"invoice_id": "c", "number": None, "stage": "invoice.requested.dlq", "reasons": ["boom"]}
     ]
 
 
 def test_a_batch_is_not_complete_while_invoices_are_unknown() -> None:
     # batch_size says 4, only two deliveries are known yet, both mailed
-    rows = [delivery("a", batch_size=4, mailed_at=minutes(1)),
-            delivery("b", batch_size=4, mailed_at=minutes(1))]
+    rows = [
+        delivery("a", batch_size=4, mailed_at=minutes(1)),
+        delivery("b", batch_size=4, mailed_at=minutes(1)),
+    ]
     summary = summarise_batch("b", rows)
     assert (summary["expected"], summary["known"], summary["done"]) == (4, 2, 2)
     assert summary["complete"] is False
@@ -181,8 +231,16 @@ def test_batch_size_from_any_delivery_is_used() -> None:
 
 
 def test_a_replayed_dead_letter_is_no_longer_a_failure_in_the_summary() -> None:
-    rows = [delivery("a", batch_size=1, requested_at=minutes(0), dead_letter_at=minutes(1),
-                     dead_letter_topic="invoice.requested.dlq", dead_letter_reason="x")]
+    rows = [
+        delivery(
+            "a",
+            batch_size=1,
+            requested_at=minutes(0),
+            dead_letter_at=minutes(1),
+            dead_letter_topic="invoice.requested.dlq",
+            dead_letter_reason="x",
+        )
+    ]
     assert summarise_batch("b", rows)["counts"]["failed"] == 1
     rows[0] |= {"issued_at": minutes(20), "rendered_at": minutes(21), "mailed_at": minutes(22)}
     summary = summarise_batch("b", rows)

@@ -44,14 +44,22 @@ TenantDep = Annotated[events.TenantConfig, Depends(api_tenant)]
 
 
 def client_ip(request: Request, state: StateDep) -> str:
-    """The peer address; behind a configured proxy, the last address it did not add."""
+    """The peer address; behind a trusted proxy, the last address no trusted proxy added."""
     peer = request.client.host if request.client else "0.0.0.0"  # noqa: S104
-    trusted = set(state.settings.trusted_proxies)
-    if peer not in trusted:
+    networks = state.settings.trusted_proxies
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    if not trusted(peer):
         return peer
     forwarded = [a.strip() for a in request.headers.get("x-forwarded-for", "").split(",")]
     for address in reversed([a for a in forwarded if a]):
-        if address not in trusted:
+        if not trusted(address):
             try:
                 return str(ipaddress.ip_address(address))
             except ValueError:

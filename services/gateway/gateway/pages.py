@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,19 @@ from starlette.responses import Response
 from gateway.i18n import language, texts
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def pln(value: object) -> str:
+    """`1234.5` -> `1 234,50` (no-break space between thousands)."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    whole, _, cents = f"{amount:,.2f}".partition(".")
+    return whole.replace(",", "\u00a0") + "," + cents
+
+
+templates.env.filters["pln"] = pln
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:

@@ -25,7 +25,7 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
         await deliveries.setup()
         deps = Deps(
             deliveries=deliveries,
-            reverse_dns=partial(reverse_dns, timeout=settings.reverse_dns_timeout),
+            reverse_dns=partial(reverse_dns, wait_seconds=settings.reverse_dns_timeout),
         )
         handlers: dict[str, Handler] = {
             topic: partial(handler, deps=deps) for topic, handler in HANDLERS.items()

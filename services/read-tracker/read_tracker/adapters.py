@@ -45,11 +45,11 @@ class MongoDeliveries:
         return True
 
 
-async def reverse_dns(ip: str, timeout: float) -> str | None:
+async def reverse_dns(ip: str, wait_seconds: float) -> str | None:
     loop = asyncio.get_running_loop()
     try:
         host, _ = await asyncio.wait_for(
-            loop.getnameinfo((ip, 0), socket.NI_NAMEREQD), timeout=timeout
+            loop.getnameinfo((ip, 0), socket.NI_NAMEREQD), timeout=wait_seconds
         )
     except (TimeoutError, OSError, ValueError):
         return None
