@@ -45,6 +45,9 @@ def batch_events(
             problems.append(BatchError(index, None, ["an invoice must be a JSON object"]))
             continue
         number = item.get("number")
+        if isinstance(number, str):
+            number = number.strip()  # as the schema will store it
+            item = dict(item, number=number)
         if isinstance(number, str) and number in seen:
             problems.append(
                 BatchError(index, number, [f"number repeats invoice at index {seen[number]}"])

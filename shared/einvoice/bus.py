@@ -88,6 +88,10 @@ class LoopConfig:
     bug_retries: int = 3
     backoff_initial: float = 0.2
     backoff_max: float = 10.0
+    # Topics whose dead letters this service writes. A topic has one owner for that (its
+    # primary consumer); a bystander (a projection) only logs and counts what it skips, so
+    # one bad record is not dead-lettered once per consumer group. None: every topic.
+    dead_letters_for: frozenset[str] | None = None
 
 
 def emit(
@@ -275,6 +279,10 @@ class ConsumerLoop:
             except PermanentError as exc:
                 log.warning("event rejected to DLQ", reason=str(exc), **bound)
                 return self._dead_letter(record, str(exc), attempts=attempt)
+            except ValidationError as exc:  # a payload that breaks its schema never heals
+                reason = f"invalid payload: {_summarise(exc)}"
+                log.warning("event rejected to DLQ", reason=reason, **bound)
+                return self._dead_letter(record, reason, attempts=attempt)
             except TRANSIENT as exc:
                 HANDLER_RETRIES.labels(service, topic, type(exc).__name__).inc()
                 log.warning(
@@ -292,16 +300,16 @@ class ConsumerLoop:
             delay = min(delay * 2, self.config.backoff_max)
 
     def _dead_letter(self, record: ConsumerRecord, reason: str, attempts: int) -> list[Outgoing]:
+        where = {"topic": record.topic, "partition": record.partition, "offset": record.offset}
+        owned = self.config.dead_letters_for
+        if record.topic.endswith(".dlq") or (owned is not None and record.topic not in owned):
+            # A dead letter that cannot be handled stays where it is; another service owns
+            # the dead letters of a topic this one only observes.
+            log.warning("skipping unprocessable record", reason=reason, **where)
+            EVENTS_CONSUMED.labels(self.config.service, record.topic, "skipped").inc()
+            return []
+        log.warning("dead-lettering record", reason=reason, **where)
         EVENTS_CONSUMED.labels(self.config.service, record.topic, "dlq").inc()
-        log.warning(
-            "dead-lettering record",
-            topic=record.topic,
-            offset=record.offset,
-            partition=record.partition,
-            reason=reason,
-        )
-        if record.topic.endswith(".dlq"):
-            return []  # a dead letter that cannot be handled stays where it is
         value = dlq_record(record, reason, self.config.service, attempts)
         return [Outgoing(events.dlq_topic(record.topic), _text(record.key) or "", value)]
 

@@ -70,8 +70,11 @@ def _party(row: dict[str, str], prefix: str) -> dict[str, Any]:
 
 
 def parse_csv(text: str) -> list[dict[str, Any]]:
-    dialect = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=";,")
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    header = text.split("\n", 1)[0]
+    if ";" not in header and "," not in header:
+        raise CsvError("the first line must be a header with columns separated by ';' or ','")
+    delimiter = ";" if header.count(";") >= header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     missing = REQUIRED - set(reader.fieldnames or [])
     if missing:
         raise CsvError(f"missing columns: {', '.join(sorted(missing))}")

@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from einvoice.mongo import service_db
 
 DELIVERIES = "deliveries"
+BATCHES = "batches"
 OPENS = "opens"
 LINKS = "links"
 STAGES = ("requested", "issued", "rendered", "mailed", "opened")
@@ -21,6 +22,10 @@ STAGES = ("requested", "issued", "rendered", "mailed", "opened")
 def token_hash(token: str) -> str:
     """Links are stored by this hash only; the token itself lives in the e-mail."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def batch_key(tenant_id: str, batch_id: str) -> str:
+    return f"{tenant_id}/{batch_id}"
 
 
 def delivery_id(tenant_id: str, invoice_id: str) -> str:
@@ -66,14 +71,15 @@ def failure_of(delivery: dict[str, Any]) -> tuple[str | None, list[str]]:
     return delivery.get("dead_letter_topic"), [delivery.get("dead_letter_reason") or "unknown"]
 
 
-def summarise_batch(batch_id: str, deliveries: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts per stage: how many invoices reached each stage, and which failed and why."""
+def summarise_batch(
+    batch_id: str, deliveries: list[dict[str, Any]], expected: int | None = None
+) -> dict[str, Any]:
+    """Counts per stage: how many invoices reached each stage, and which failed and why.
+    `expected` is the batch's size when known (the invoices not yet seen are in flight)."""
     counts = dict.fromkeys((*STAGES, "failed"), 0)
     failures = []
-    expected = None
     for d in deliveries:
         stage = stage_of(d)
-        expected = expected or d.get("batch_size")
         if stage == "failed":
             counts["failed"] += 1
             stage_name, reasons = failure_of(d)
@@ -89,7 +95,7 @@ def summarise_batch(batch_id: str, deliveries: list[dict[str, Any]]) -> dict[str
         for s in STAGES[: STAGES.index(stage) + 1]:
             counts[s] += 1
     counts["requested"] += counts["failed"]
-    expected = expected or len(deliveries)
+    expected = max(expected or 0, len(deliveries))
     done = counts["mailed"] + counts["failed"]
     return {
         "batch_id": batch_id,
@@ -103,15 +109,20 @@ def summarise_batch(batch_id: str, deliveries: list[dict[str, Any]]) -> dict[str
 
 
 async def batch_status(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> dict | None:
-    cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id, "batch_id": batch_id})
-    deliveries = await cursor.to_list(None)
-    if not deliveries:
+    db = tracker_db(client)
+    batch = await db[BATCHES].find_one({"_id": batch_key(tenant_id, batch_id)})
+    if batch is None:
         return None
-    return summarise_batch(batch_id, deliveries)
+    deliveries = (
+        await db[DELIVERIES].find({"tenant_id": tenant_id, "batch_ids": batch_id}).to_list(None)
+    )
+    return summarise_batch(batch_id, deliveries, batch.get("size")) | {
+        "started_at": batch.get("started_at")
+    }
 
 
 async def batch_invoices(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> list[dict]:
-    cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id, "batch_id": batch_id})
+    cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id, "batch_ids": batch_id})
     rows = await cursor.to_list(None)
     for row in rows:
         row["stage"] = stage_of(row)
@@ -161,19 +172,20 @@ async def find_link(client: AsyncMongoClient, token_hash: str) -> dict | None:
     return link if expires > datetime.now(UTC) else None
 
 
-async def recent_batches(client: AsyncMongoClient, tenant_id: str, limit: int = 50) -> list[dict]:
+async def recent_batches(client: AsyncMongoClient, tenant_id: str, limit: int = 20) -> list[dict]:
     """The tenant's latest batches with their summaries, newest first."""
-    cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id})
-    by_batch: dict[str, list[dict]] = {}
-    for row in await cursor.to_list(None):
-        by_batch.setdefault(row["batch_id"], []).append(row)
-
-    def started(rows: list[dict]) -> datetime:
-        times = [r["requested_at"] for r in rows if r.get("requested_at")]
-        return min(times) if times else datetime.min.replace(tzinfo=UTC)
-
-    ordered = sorted(by_batch.items(), key=lambda item: started(item[1]), reverse=True)
-    return [summarise_batch(b, rows) | {"started_at": started(rows)} for b, rows in ordered[:limit]]
+    cursor = (
+        tracker_db(client)[BATCHES]
+        .find({"tenant_id": tenant_id})
+        .sort("started_at", -1)
+        .limit(limit)
+    )
+    summaries = []
+    for batch in await cursor.to_list(None):
+        summary = await batch_status(client, tenant_id, batch["batch_id"])
+        if summary:
+            summaries.append(summary)
+    return summaries
 
 
 async def delivery(client: AsyncMongoClient, tenant_id: str, invoice_id: str) -> dict | None:

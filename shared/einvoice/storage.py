@@ -13,7 +13,6 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
-
 from pydantic import SecretStr
 
 from einvoice.bus import TransientError

@@ -21,14 +21,29 @@ pytestmark = [pytest.mark.e2e]
 
 def receipt(receipt_id: str, total: str) -> events.ReceiptScanned:
     lines = [
-        events.ReceiptLine(name="Chleb żytni", quantity=Decimal(2), unit_gross=Decimal("4.99"),
-                           vat_rate="5", gross=Decimal("9.98")),
-        events.ReceiptLine(name="Kawa ziarnista", quantity=Decimal(1),
-                           unit_gross=Decimal("39.99"), vat_rate="23", gross=Decimal("39.99")),
+        events.ReceiptLine(
+            name="Chleb żytni",
+            quantity=Decimal(2),
+            unit_gross=Decimal("4.99"),
+            vat_rate="5",
+            gross=Decimal("9.98"),
+        ),
+        events.ReceiptLine(
+            name="Kawa ziarnista",
+            quantity=Decimal(1),
+            unit_gross=Decimal("39.99"),
+            vat_rate="23",
+            gross=Decimal("39.99"),
+        ),
     ]
     return events.ReceiptScanned(
-        receipt_id=receipt_id, store_id="S01", till_id="K3", number="123/2026",
-        issued_at=datetime.now(UTC), lines=lines, total_gross=Decimal(total),
+        receipt_id=receipt_id,
+        store_id="S01",
+        till_id="K3",
+        number="123/2026",
+        issued_at=datetime.now(UTC),
+        lines=lines,
+        total_gross=Decimal(total),
         code=uuid.uuid4().hex[:12].upper(),
     )
 
@@ -38,21 +53,27 @@ async def test_receipts_are_stored_once_and_bad_ones_dead_lettered(
 ) -> None:
     chain = f"chain-{uuid.uuid4().hex[:8]}"
     good_id, bad_id = f"r-{uuid.uuid4().hex[:8]}", f"r-{uuid.uuid4().hex[:8]}"
-    good = events.envelope(events.RECEIPT_SCANNED, receipt(good_id, "49.97"),
-                           tenant_id=chain, correlation_id=good_id)
-    bad = events.envelope(events.RECEIPT_SCANNED, receipt(bad_id, "50.00"),
-                          tenant_id=chain, correlation_id=bad_id)
+    good = events.envelope(
+        events.RECEIPT_SCANNED, receipt(good_id, "49.97"), tenant_id=chain, correlation_id=good_id
+    )
+    bad = events.envelope(
+        events.RECEIPT_SCANNED, receipt(bad_id, "50.00"), tenant_id=chain, correlation_id=bad_id
+    )
     producer = make_producer(stack["kafka_bootstrap"], "tests")
     await producer.start()
     try:
-        await publish(producer, [Outgoing.of(good, good_id), Outgoing.of(good, good_id),
-                                 Outgoing.of(bad, bad_id)], "tests")
+        await publish(
+            producer,
+            [Outgoing.of(good, good_id), Outgoing.of(good, good_id), Outgoing.of(bad, bad_id)],
+            "tests",
+        )
     finally:
         await producer.stop()
 
     client = mongo_client(Settings(**stack))
     receipts = service_db(client, "receipt-ingest")["receipts"]
     try:
+
         async def stored() -> int:
             return await receipts.count_documents({"tenant_id": chain})
 

@@ -48,7 +48,7 @@ async def test_invoices_are_saved_once(mongo) -> None:
 
 
 async def test_deliveries_and_opens(mongo) -> None:
-    deliveries = MongoDeliveries(mongo["deliveries"], mongo["opens"])
+    deliveries = MongoDeliveries(mongo["deliveries"], mongo["opens"], mongo["batches"])
     await deliveries.setup()
     now = datetime.now(UTC)
     await deliveries.update("t", "i1", {"requested_at": now}, {"tenant_id": "t", "batch_id": "b"})
@@ -120,3 +120,40 @@ async def test_tenant_directory_follows_the_compacted_topic(stack: dict[str, str
         assert restarted.get(tenant_id).name == "Ciepłownia", "read back from the beginning"
     finally:
         await restarted.stop()
+
+
+async def test_two_invoices_cannot_be_issued_with_one_number(mongo) -> None:
+    invoices = MongoInvoices(mongo["invoices"])
+    await invoices.setup()
+    first = {
+        "tenant_id": "t",
+        "invoice_id": "i1",
+        "status": "issued",
+        "number": "FV/7",
+        "invoice": {"x": 1},
+    }
+    second = first | {"invoice_id": "i2"}
+    await invoices.save_once(first)
+    stored = await invoices.save_once(second)
+    assert stored["status"] == "rejected"
+    assert stored["reasons"] == ["number 'FV/7' is already used by i1"]
+    assert "invoice" not in stored
+    assert (await invoices.get("t", "i2"))["status"] == "rejected"
+    # A rejected invoice does not hold the number; another tenant may use it.
+    await invoices.save_once(first | {"tenant_id": "u"})
+    assert await invoices.number_owner("u", "FV/7") == "i1"
+
+
+async def test_an_invoice_re_sent_in_a_later_batch_belongs_to_both(mongo) -> None:
+    deliveries = MongoDeliveries(mongo["deliveries"], mongo["opens"], mongo["batches"])
+    await deliveries.setup()
+    now = datetime.now(UTC)
+    for batch in ("b1", "b2"):
+        await deliveries.register_batch("t", batch, 1, now)
+        await deliveries.update(
+            "t", "i1", {"requested_at": now}, {"tenant_id": "t", "batch_id": batch}
+        )
+    await deliveries.register_batch("t", "b1", 99, now)  # the first sighting wins
+    doc = await deliveries.get("t", "i1")
+    assert doc["batch_id"] == "b1" and sorted(doc["batch_ids"]) == ["b1", "b2"]
+    assert (await mongo["batches"].find_one({"_id": "t/b1"}))["size"] == 1

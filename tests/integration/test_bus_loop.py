@@ -35,12 +35,12 @@ def _event(topic: str, key: str) -> Outgoing:
     return Outgoing(topic, key, env.model_dump_json().encode())
 
 
-async def _run_loop(bootstrap: str, topic: str, group: str, handler, until) -> None:
+async def _run_loop(bootstrap: str, topic: str, group: str, handler, until, **options) -> None:
     producer = make_producer(bootstrap, "it")
     await producer.start()
     stop = asyncio.Event()
     loop = ConsumerLoop(
-        LoopConfig("it", group, [topic], bug_retries=1, backoff_initial=0.01),
+        LoopConfig("it", group, [topic], bug_retries=1, backoff_initial=0.01, **options),
         {topic: handler},
         producer,
         bootstrap,
@@ -65,6 +65,7 @@ async def test_handles_commits_and_dead_letters(stack: dict[str, str], topic: st
             Outgoing(topic, "junk", b"\xff\xfe not json"),
             _event(topic, "bad-1"),
             _event(topic, "boom-1"),
+            _event(topic, "schema-1"),
             _event(topic, "ok-2"),
         ],
         "it",
@@ -79,21 +80,25 @@ async def test_handles_commits_and_dead_letters(stack: dict[str, str], topic: st
             raise PermanentError("amounts do not add up")
         if key.startswith("boom"):
             raise RuntimeError("a bug")
+        if key.startswith("schema"):
+            events.InvoiceIssued.model_validate({"invoice_id": key})
         return []
 
     async def handled() -> bool:
-        return {"ok-1", "ok-2", "bad-1", "boom-1"} <= set(seen)
+        return {"ok-1", "ok-2", "bad-1", "boom-1", "schema-1"} <= set(seen)
 
     group = f"it-{uuid.uuid4().hex[:6]}"
     await _run_loop(bootstrap, topic, group, handler, handled)
     assert seen.count("boom-1") == 2, "a failing handler is retried (bug_retries=1) then DLQ'd"
     assert seen.count("bad-1") == 1, "a permanent error is not retried"
+    assert seen.count("schema-1") == 1, "a payload breaking its schema is not retried"
 
     async def dead() -> list[dict] | None:
         records = await show(bootstrap, events.dlq_topic(topic), 10)
-        return records if len(records) == 3 else None
+        return records if len(records) == 4 else None
 
-    records = {r["key"]: r for r in await eventually(dead, timeout=30, what="3 DLQ records")}
+    records = {r["key"]: r for r in await eventually(dead, timeout=30, what="4 DLQ records")}
+    assert records["schema-1"]["reason"].startswith("invalid payload: batch_id: Field required")
     assert "not JSON" in records["junk"]["reason"]
     assert records["bad-1"]["reason"] == "amounts do not add up"
     assert "a bug" in records["boom-1"]["reason"]
@@ -116,3 +121,28 @@ async def test_handles_commits_and_dead_letters(stack: dict[str, str], topic: st
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_a_bystander_skips_bad_records_without_dead_lettering_them(
+    stack: dict[str, str], topic: str
+) -> None:
+    bootstrap = stack["kafka_bootstrap"]
+    producer = make_producer(bootstrap, "it")
+    await producer.start()
+    await publish(producer, [Outgoing(topic, "junk", b"nope"), _event(topic, "ok-1")], "it")
+    await producer.stop()
+    seen: list[str] = []
+
+    async def handler(event: events.Envelope) -> list[Outgoing]:
+        seen.append(event.payload["invoice_id"])
+        return []
+
+    await _run_loop(
+        bootstrap,
+        topic,
+        f"it-{uuid.uuid4().hex[:6]}",
+        handler,
+        lambda: _async("ok-1" in seen),
+        dead_letters_for=frozenset(),
+    )
+    assert await show(bootstrap, events.dlq_topic(topic), 10) == []

@@ -295,6 +295,12 @@ class FakeDeliveries:
     docs: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     opens: dict[str, dict[str, Any]] = field(default_factory=dict)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    batches: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    async def register_batch(
+        self, tenant_id: str, batch_id: str, size: int | None, at: datetime
+    ) -> None:
+        self.batches.setdefault((tenant_id, batch_id), {"size": size, "started_at": at})
 
     async def update(
         self, tenant_id: str, invoice_id: str, fields: dict[str, Any], on_insert: dict[str, Any]

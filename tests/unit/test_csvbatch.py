@@ -96,13 +96,6 @@ def test_round_trip_survives_delimiters_inside_values() -> None:
     assert parse_csv(to_csv(invoices)) == invoices
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: parse_csv sniffs the dialect from the header row alone; with no quotes there "
-    "csv.Sniffer sets doublequote=False, so a value with a double quote (written by to_csv "
-    'as "Firma ""Nowak"" Sp. j.") comes back mangled: \'Firma "Nowak"" Sp. j."\'',
-)
 @pytest.mark.parametrize("name", ['Firma "Nowak" Sp. j.', 'PHU "Ala; Ola"'])
 def test_round_trip_survives_double_quotes_in_values(name: str) -> None:
     invoices = demo(1)
@@ -213,13 +206,6 @@ def test_a_parsed_csv_makes_a_valid_batch() -> None:
     assert len(envs) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=csv.Error,
-    reason="BUG: parse_csv lets csv.Error ('Could not determine delimiter') escape for an "
-    "empty or single-column file; it is neither CsvError nor ValueError, so the CLI "
-    "(which catches OSError, ValueError, CsvError) crashes with a traceback",
-)
 @pytest.mark.parametrize("text", ["", "number\nFV/1\n"], ids=["empty", "one-column"])
 def test_an_undelimited_file_is_a_csv_error(text: str) -> None:
     with pytest.raises(CsvError):

@@ -265,3 +265,25 @@ async def test_the_subject_never_contains_line_breaks(deps, smtp, tenants) -> No
     assert subject == ("Faktura FV/2025/01/0001 Bcc: victim@example.com Jan Bcc: evil@example.com")
     assert message.get_all("Bcc") is None
     assert "\nBcc:" not in message.as_string()
+
+
+@pytest.mark.parametrize(
+    ("html", "fragment"),
+    [
+        ("<p>{{ no_such_variable }}</p>", "'no_such_variable' is undefined"),
+        ("<p>{{ link.__class__.__mro__ }}</p>", "unsafe"),
+    ],
+    ids=["undefined-variable", "sandbox"],
+)
+async def test_a_broken_tenant_template_fails_the_mail_without_sending_or_a_link(
+    deps, smtp, sendlog, tenants, html: str, fragment: str
+) -> None:
+    tenants.tenants[TENANT] = tenant_config(
+        email_template=events.EmailTemplate(subject="Faktura", html=html, text="{{ link }}")
+    )
+    body = await handle(rendered_event(), deps)
+    assert body["type"] == events.MAIL_FAILED
+    assert body["payload"]["reason"].startswith("the e-mail template does not render")
+    assert fragment in body["payload"]["reason"]
+    assert smtp.attempts == 0 and sendlog.links == []
+    assert sendlog.marks == [], "not recorded as sent or failed: a fixed template may retry"

@@ -210,7 +210,7 @@ def test_a_batch_is_not_complete_while_invoices_are_unknown() -> None:
         delivery("a", batch_size=4, mailed_at=minutes(1)),
         delivery("b", batch_size=4, mailed_at=minutes(1)),
     ]
-    summary = summarise_batch("b", rows)
+    summary = summarise_batch("b", rows, expected=4)
     assert (summary["expected"], summary["known"], summary["done"]) == (4, 2, 2)
     assert summary["complete"] is False
 
@@ -225,9 +225,10 @@ def test_without_batch_size_the_known_deliveries_are_expected() -> None:
     assert summarise_batch("b", rows)["complete"] is True
 
 
-def test_batch_size_from_any_delivery_is_used() -> None:
-    rows = [delivery("a", mailed_at=minutes(1)), delivery("b", batch_size=3, mailed_at=minutes(1))]
-    assert summarise_batch("b", rows)["expected"] == 3
+def test_the_expected_size_never_hides_known_deliveries() -> None:
+    rows = [delivery(i, mailed_at=minutes(1)) for i in "abc"]
+    assert summarise_batch("b", rows, expected=2)["expected"] == 3
+    assert summarise_batch("b", rows, expected=5)["expected"] == 5
 
 
 def test_a_replayed_dead_letter_is_no_longer_a_failure_in_the_summary() -> None:

@@ -130,25 +130,11 @@ def test_totals_compare_by_value_not_by_representation() -> None:
     assert receipt().total_gross == Decimal("43.13")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: check_totals quantizes quantity x unit_gross to the exponent of the stated "
-    "gross, so a gross given with fewer decimals hides the error: 1 x 4.44 passes as "
-    "gross '4.4' or '4'",
-)
 @pytest.mark.parametrize("gross", ["4.4", "4"])
 def test_a_truncated_line_gross_is_reported(gross: str) -> None:
     assert check_totals(one_line("1", "4.44", gross)) != []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: check_totals rounds with the default ROUND_HALF_EVEN; Polish amounts (and "
-    "invoice_builder.vat) round half a grosz up: 0.5 x 2.25 = 1.125 must be 1.13, yet 1.13 is "
-    "rejected and 1.12 accepted",
-)
 def test_half_a_grosz_rounds_up_like_the_rest_of_the_platform() -> None:
     assert check_totals(one_line("0.5", "2.25", "1.13")) == []
     assert check_totals(one_line("0.5", "2.25", "1.12")) != []

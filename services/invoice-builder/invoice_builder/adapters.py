@@ -16,7 +16,13 @@ class MongoInvoices:
     collection: AsyncCollection
 
     async def setup(self) -> None:
-        await self.collection.create_index([("tenant_id", ASCENDING), ("number", ASCENDING)])
+        # One issued invoice per number and tenant, even with concurrent builder replicas.
+        await self.collection.create_index(
+            [("tenant_id", ASCENDING), ("number", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"status": "issued"},
+            name="issued_number_unique",
+        )
 
     async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": f"{tenant_id}/{invoice_id}"})
@@ -29,7 +35,14 @@ class MongoInvoices:
         try:
             await self.collection.insert_one(doc)
         except DuplicateKeyError:
-            return await self.collection.find_one({"_id": doc["_id"]})
+            stored = await self.collection.find_one({"_id": doc["_id"]})
+            if stored is not None:
+                return stored
+            # Not this invoice: another one was issued with the same number meanwhile.
+            owner = await self.number_owner(record["tenant_id"], record["number"])
+            reason = f"number {record['number']!r} is already used by {owner}"
+            rejected = {k: v for k, v in doc.items() if k != "invoice"}
+            return await self.save_once(rejected | {"status": "rejected", "reasons": [reason]})
         return doc
 
     async def number_owner(self, tenant_id: str, number: str) -> str | None:

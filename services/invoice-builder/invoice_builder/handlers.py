@@ -55,7 +55,7 @@ async def _decide(event: events.Envelope, invoice_id: str, deps: Deps) -> dict[s
         reasons = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:20]]
         return base | {
             "status": "rejected",
-            "number": event.payload.get("number"),
+            "number": _text_or_none(event.payload.get("number")),
             "reasons": reasons,
         }
     base |= {"number": request.number, "batch_id": request.batch_id}
@@ -99,3 +99,7 @@ def _invoice_id(event: events.Envelope) -> str:
     if not isinstance(invoice_id, str) or not invoice_id.strip() or len(invoice_id) > 128:
         raise PermanentError("payload.invoice_id is missing or not a string of 1-128 characters")
     return invoice_id
+
+
+def _text_or_none(value: object) -> str | None:
+    return value[:128] if isinstance(value, str) else None

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any, Protocol
 
+from jinja2 import TemplateError
+
 from einvoice import events
 from einvoice.bus import Outgoing, emit
 from einvoice.log import get_logger
@@ -69,9 +71,13 @@ async def on_pdf_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
         now=now,
         ttl_days=tenant.link_ttl_days if tenant else 90,
     )
-    await deps.log.save_link(link.record)
     url = f"{deps.public_base_url.rstrip('/')}/i/{link.token}"
-    composed = compose(template, pdf, url, link.record["expires_at"].strftime("%d.%m.%Y"))
+    try:
+        composed = compose(template, pdf, url, link.record["expires_at"].strftime("%d.%m.%Y"))
+    except TemplateError as exc:  # the tenant's template is broken: no retry will help
+        # Not written to the send log: once the template is fixed, a replay sends the mail.
+        return [_failed(event, pdf, recipient, f"the e-mail template does not render: {exc}")]
+    await deps.log.save_link(link.record)  # before sending: the link works on arrival
     digest = hashlib.sha256(send_id.encode()).hexdigest()[:16]
     message_id = f"<{pdf.invoice_id}.{digest}@{deps.message_domain}>"
     sender = (tenant.mail_from if tenant and tenant.mail_from else None) or deps.default_sender

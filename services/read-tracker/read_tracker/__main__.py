@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
-from einvoice import readmodels
+from einvoice import events, readmodels
 from einvoice.bus import Handler, RawHandler
 from einvoice.mongo import mongo_client
 from einvoice.service import run_service
@@ -21,7 +21,9 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
     client = mongo_client(settings)
     try:
         db = readmodels.tracker_db(client)
-        deliveries = MongoDeliveries(db[readmodels.DELIVERIES], db[readmodels.OPENS])
+        deliveries = MongoDeliveries(
+            db[readmodels.DELIVERIES], db[readmodels.OPENS], db[readmodels.BATCHES]
+        )
         await deliveries.setup()
         deps = Deps(
             deliveries=deliveries,
@@ -32,7 +34,11 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
         }
         for topic in DEAD_LETTER_TOPICS:
             handlers[topic] = RawHandler(partial(on_dead_letter, deps=deps))
-        await consume(settings, SERVICE, handlers, stop)
+        # The stage topics' own consumers dead-letter their bad records; these are ours.
+        owned = frozenset(
+            {events.INVOICE_REJECTED, events.MAIL_SENT, events.MAIL_FAILED, events.INVOICE_OPENED}
+        )
+        await consume(settings, SERVICE, handlers, stop, dead_letters_for=owned)
     finally:
         await client.close()
 

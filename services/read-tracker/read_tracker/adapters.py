@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -18,17 +19,40 @@ from einvoice import readmodels
 class MongoDeliveries:
     deliveries: AsyncCollection
     opens: AsyncCollection
+    batches: AsyncCollection
 
     async def setup(self) -> None:
-        await self.deliveries.create_index([("tenant_id", ASCENDING), ("batch_id", ASCENDING)])
+        await self.deliveries.create_index([("tenant_id", ASCENDING), ("batch_ids", ASCENDING)])
         await self.opens.create_index([("tenant_id", ASCENDING), ("invoice_id", ASCENDING)])
+        await self.batches.create_index([("tenant_id", ASCENDING), ("started_at", ASCENDING)])
 
     async def update(
         self, tenant_id: str, invoice_id: str, fields: dict[str, Any], on_insert: dict[str, Any]
     ) -> None:
+        # An invoice re-sent in a later batch belongs to both: each shows its real stage.
         await self.deliveries.update_one(
             {"_id": readmodels.delivery_id(tenant_id, invoice_id)},
-            {"$set": fields, "$setOnInsert": on_insert | {"invoice_id": invoice_id}},
+            {
+                "$set": fields,
+                "$setOnInsert": on_insert | {"invoice_id": invoice_id},
+                "$addToSet": {"batch_ids": on_insert["batch_id"]},
+            },
+            upsert=True,
+        )
+
+    async def register_batch(
+        self, tenant_id: str, batch_id: str, size: int | None, at: datetime
+    ) -> None:
+        await self.batches.update_one(
+            {"_id": readmodels.batch_key(tenant_id, batch_id)},
+            {
+                "$setOnInsert": {
+                    "tenant_id": tenant_id,
+                    "batch_id": batch_id,
+                    "size": size,
+                    "started_at": at,
+                }
+            },
             upsert=True,
         )
 

@@ -27,6 +27,12 @@ class Deliveries(Protocol):
         self, tenant_id: str, invoice_id: str, fields: dict[str, Any], on_insert: dict[str, Any]
     ) -> None: ...
     async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None: ...
+    async def register_batch(
+        self, tenant_id: str, batch_id: str, size: int | None, at: datetime
+    ) -> None:
+        """Remember a batch (its first sighting wins)."""
+        ...
+
     async def add_open(self, record: dict[str, Any]) -> bool:
         """Store an open once (by event id); False when it was already stored."""
         ...
@@ -47,14 +53,21 @@ def _base(event: events.Envelope, batch_id: str) -> dict[str, Any]:
 
 async def on_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     payload = event.payload
-    invoice_id = str(payload.get("invoice_id", ""))[:128]
-    if not invoice_id:
+    invoice_id = payload.get("invoice_id")
+    if not isinstance(invoice_id, str) or not invoice_id.strip() or len(invoice_id) > 128:
         return []  # the builder dead-letters it; nothing to account to a batch
+    size = payload.get("batch_size")
+    await deps.deliveries.register_batch(
+        event.tenant_id,
+        event.correlation_id,
+        size if isinstance(size, int) else None,
+        event.occurred_at,
+    )
+    buyer = payload.get("buyer")
     fields = {
         "requested_at": event.occurred_at,
-        "number": payload.get("number"),
-        "batch_size": payload.get("batch_size"),
-        "buyer_name": (payload.get("buyer") or {}).get("name"),
+        "number": _text(payload.get("number")),
+        "buyer_name": _text(buyer.get("name")) if isinstance(buyer, dict) else None,
     }
     await deps.deliveries.update(
         event.tenant_id, invoice_id, fields, _base(event, event.correlation_id)
@@ -67,7 +80,12 @@ async def on_issued(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     await deps.deliveries.update(
         event.tenant_id,
         p.invoice_id,
-        {"issued_at": event.occurred_at, "number": p.number, "total_gross": str(p.totals.gross)},
+        {
+            "issued_at": event.occurred_at,
+            "number": p.number,
+            "total_gross": str(p.totals.gross),
+            "seller_name": p.seller.name,
+        },
         _base(event, p.batch_id),
     )
     return []
@@ -163,6 +181,7 @@ async def on_dead_letter(record: ConsumerRecord, deps: Deps) -> list[Outgoing]:
     try:
         dead = json.loads(record.value)
         event = events.Envelope.model_validate_json(dead["value"])
+        failed_at = datetime.fromisoformat(dead["failed_at"])
     except (ValueError, TypeError, KeyError, ValidationError):
         log.warning(
             "dead letter without a readable envelope", topic=record.topic, offset=record.offset
@@ -173,7 +192,7 @@ async def on_dead_letter(record: ConsumerRecord, deps: Deps) -> list[Outgoing]:
         return []
     batch_id = event.payload.get("batch_id") or event.correlation_id
     fields = {
-        "dead_letter_at": datetime.fromisoformat(dead["failed_at"]),
+        "dead_letter_at": failed_at,
         "dead_letter_topic": record.topic,
         "dead_letter_reason": dead.get("reason"),
     }
@@ -203,3 +222,7 @@ DEAD_LETTER_TOPICS = [
         events.PDF_RENDERED,
     )
 ]
+
+
+def _text(value: object) -> str | None:
+    return value[:512] if isinstance(value, str) else None

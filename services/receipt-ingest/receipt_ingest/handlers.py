@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from einvoice import events
 from einvoice.bus import Outgoing, PermanentError
+
+GROSZ = Decimal("0.01")
 
 
 class Receipts(Protocol):
@@ -25,8 +28,8 @@ class Deps:
 def check_totals(receipt: events.ReceiptScanned) -> list[str]:
     problems = []
     for i, line in enumerate(receipt.lines):
-        expected = (line.quantity * line.unit_gross).quantize(line.gross)
-        if abs(expected - line.gross) > 0:
+        expected = (line.quantity * line.unit_gross).quantize(GROSZ, ROUND_HALF_UP)
+        if expected != line.gross:
             problems.append(f"lines[{i}].gross {line.gross} != quantity x unit_gross {expected}")
     lines_total = sum((line.gross for line in receipt.lines), start=receipt.total_gross * 0)
     if lines_total != receipt.total_gross:
