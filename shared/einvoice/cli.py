@@ -81,32 +81,36 @@ def cmd_publish_batch(args: argparse.Namespace) -> int:
 
 
 def follow_batch(client: httpx.Client, batch_id: str, expected: int, timeout: float) -> int:
-    """Show a progress bar until every invoice is mailed or failed (or the timeout)."""
+    """Show progress until every invoice is mailed or failed (or the timeout): a bar on a
+    terminal, a line per change otherwise (logs, CI)."""
     deadline = time.monotonic() + timeout
     summary: dict[str, Any] | None = None
     interactive = sys.stdout.isatty()
+    shown = None
     with tqdm(
-        total=expected,
-        unit="inv",
-        desc="delivered",
-        file=sys.stdout,
-        mininterval=0.1 if interactive else 5.0,
+        total=expected, unit="inv", desc="delivered", file=sys.stdout, disable=not interactive
     ) as bar:
         while time.monotonic() < deadline:
             response = client.get(f"/api/v1/batches/{batch_id}")
             if response.status_code == 200:
                 summary = response.json()
+                stages = " ".join(f"{k}={v}" for k, v in summary["counts"].items())
                 bar.n = summary["done"]
-                counts = summary["counts"]
-                bar.set_postfix_str(" ".join(f"{k}={counts[k]}" for k in counts))
-                bar.refresh()
+                bar.set_postfix_str(stages)
+                if not interactive and stages != shown:
+                    say(f"{summary['done']}/{summary['expected']} done: {stages}")
+                    shown = stages
                 if summary["complete"]:
                     break
             time.sleep(0.5)
     if summary is None:
         return fail("no progress seen before the timeout")
     print_summary(summary)
-    return 0 if summary["complete"] else 2
+    if not summary["complete"]:
+        return fail(
+            f"batch not complete after {timeout:.0f}s; see einvoice batch-status {batch_id}", code=2
+        )
+    return 0
 
 
 def print_summary(summary: dict[str, Any]) -> None:
