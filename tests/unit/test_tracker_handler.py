@@ -89,6 +89,7 @@ async def test_requested_writes_its_timestamp_and_batch(deps, deliveries) -> Non
         "requested_at": T,
         "number": "FV/2025/01/0001",
         "buyer_name": "Jan Kowalski",
+        "buyer_email": "jan.kowalski@example.pl",
     }
     assert deliveries.batches == {(TENANT, BATCH): {"size": 1, "started_at": T}}
 

@@ -92,6 +92,7 @@ def _public_row(row: dict[str, Any]) -> dict[str, Any]:
         "number",
         "stage",
         "buyer_name",
+        "buyer_email",
         "recipient",
         "requested_at",
         "issued_at",

@@ -68,6 +68,7 @@ async def on_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
         "requested_at": event.occurred_at,
         "number": _text(payload.get("number")),
         "buyer_name": _text(buyer.get("name")) if isinstance(buyer, dict) else None,
+        "buyer_email": _text(buyer.get("email")) if isinstance(buyer, dict) else None,
     }
     await deps.deliveries.update(
         event.tenant_id, invoice_id, fields, _base(event, event.correlation_id)
