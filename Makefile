@@ -46,9 +46,12 @@ test: install ## unit, integration and end-to-end tests (starts what they need)
 test-unit: $(VENV)/.synced ## unit tests only (no stack needed)
 	$(PY) -m pytest tests/unit
 
+bench: install ## measure rendering and the whole pipeline (medians; starts what it needs)
+	$(PY) bench/run.py
+
 lint: $(VENV)/.synced ## ruff lint and format check
-	$(VENV)/bin/ruff check shared services deploy tests
-	$(VENV)/bin/ruff format --check shared services deploy tests
+	$(VENV)/bin/ruff check shared services deploy tests bench
+	$(VENV)/bin/ruff format --check shared services deploy tests bench
 
 docs: $(VENV)/.synced ## regenerate docs/events.md from the event schemas
 	$(VENV)/bin/einvoice schemas --output docs/events.md
@@ -59,4 +62,4 @@ logs: ## follow every log of the local stack and services
 reset: stop ## stop everything and delete local data (topics, buckets, databases, mail)
 	$(PY) deploy/local/stack.py reset
 
-.PHONY: help install run up stop status test test-unit lint docs logs reset
+.PHONY: help install run up stop status test test-unit bench lint docs logs reset
