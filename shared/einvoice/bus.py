@@ -96,7 +96,7 @@ class LoopConfig:
 
 def emit(
     event_type: str,
-    payload: events._Model,
+    payload: events.EventModel,
     *,
     key: str,
     cause: events.Envelope,

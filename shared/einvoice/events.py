@@ -59,14 +59,14 @@ Amount = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
 VatRate = Literal["23", "8", "5", "0", "zw", "np"]
 
 
-class _Model(BaseModel):
+class EventModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-M = TypeVar("M", bound=_Model)
+M = TypeVar("M", bound=EventModel)
 
 
-class Envelope(_Model):
+class Envelope(EventModel):
     """The wrapper every event travels in. The Kafka key is the invoice (or receipt) id."""
 
     event_id: str = Field(min_length=1, max_length=64)
@@ -82,27 +82,27 @@ class Envelope(_Model):
 # --- shared parts -----------------------------------------------------------------------
 
 
-class Address(_Model):
+class Address(EventModel):
     street: Text
     postal_code: ShortText
     city: ShortText
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "PL"
 
 
-class Party(_Model):
+class Party(EventModel):
     name: Text
     nip: ShortText | None = Field(default=None, description="Polish tax id, 10 digits.")
     address: Address
     email: Annotated[str, StringConstraints(max_length=254)] | None = None
 
 
-class Payment(_Model):
+class Payment(EventModel):
     method: ShortText = "przelew"
     due_date: date | None = None
     bank_account: ShortText | None = None
 
 
-class LineIn(_Model):
+class LineIn(EventModel):
     name: Text
     quantity: Annotated[Decimal, Field(max_digits=12, decimal_places=4)]
     unit: ShortText = "szt."
@@ -112,7 +112,7 @@ class LineIn(_Model):
     vat_rate: VatRate
 
 
-class Totals(_Model):
+class Totals(EventModel):
     net: Amount
     vat: Amount
     gross: Amount
@@ -121,7 +121,7 @@ class Totals(_Model):
 # --- payloads ----------------------------------------------------------------------------
 
 
-class InvoiceRequested(_Model):
+class InvoiceRequested(EventModel):
     """A billing system (or a shopper, via the gateway) asks for one invoice."""
 
     invoice_id: ShortText
@@ -142,7 +142,7 @@ class InvoiceRequested(_Model):
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
-class LineOut(_Model):
+class LineOut(EventModel):
     position: int
     name: str
     quantity: Decimal
@@ -154,14 +154,14 @@ class LineOut(_Model):
     gross: Amount
 
 
-class VatSummaryRow(_Model):
+class VatSummaryRow(EventModel):
     vat_rate: VatRate
     net: Amount
     vat: Amount
     gross: Amount
 
 
-class InvoiceIssued(_Model):
+class InvoiceIssued(EventModel):
     """An invoice that passed validation, with every amount computed to the grosz."""
 
     invoice_id: str
@@ -180,14 +180,14 @@ class InvoiceIssued(_Model):
     notes: str | None = None
 
 
-class InvoiceRejected(_Model):
+class InvoiceRejected(EventModel):
     invoice_id: str
     batch_id: str
     number: str | None = None
     reasons: list[str] = Field(min_length=1)
 
 
-class PdfRendered(_Model):
+class PdfRendered(EventModel):
     invoice_id: str
     batch_id: str
     number: str
@@ -204,7 +204,7 @@ class PdfRendered(_Model):
     due_date: date | None
 
 
-class MailSent(_Model):
+class MailSent(EventModel):
     invoice_id: str
     batch_id: str
     recipient: str
@@ -214,7 +214,7 @@ class MailSent(_Model):
     template_version: int
 
 
-class MailFailed(_Model):
+class MailFailed(EventModel):
     invoice_id: str
     batch_id: str
     recipient: str | None
@@ -222,7 +222,7 @@ class MailFailed(_Model):
     permanent: bool
 
 
-class InvoiceOpened(_Model):
+class InvoiceOpened(EventModel):
     invoice_id: str
     batch_id: str
     link_id: str
@@ -232,7 +232,7 @@ class InvoiceOpened(_Model):
     user_agent: str | None
 
 
-class InvoiceConfirmed(_Model):
+class InvoiceConfirmed(EventModel):
     """Feed for billing: a customer really opened the invoice."""
 
     invoice_id: str
@@ -244,7 +244,7 @@ class InvoiceConfirmed(_Model):
     first_open: bool
 
 
-class ReceiptLine(_Model):
+class ReceiptLine(EventModel):
     name: Text
     quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
     unit: ShortText = "szt."
@@ -253,7 +253,7 @@ class ReceiptLine(_Model):
     gross: Amount
 
 
-class ReceiptScanned(_Model):
+class ReceiptScanned(EventModel):
     """A till's receipt (the retail flow builds on it)."""
 
     receipt_id: ShortText
@@ -267,14 +267,14 @@ class ReceiptScanned(_Model):
     code: ShortText
 
 
-class EmailTemplate(_Model):
+class EmailTemplate(EventModel):
     version: int = 1
     subject: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     html: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
     text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 
 
-class TenantConfig(_Model):
+class TenantConfig(EventModel):
     """The latest settings of one tenant; the compacted `tenant.config` topic keys it by id."""
 
     tenant_id: ShortText
@@ -287,7 +287,7 @@ class TenantConfig(_Model):
     link_ttl_days: int = Field(default=90, ge=1, le=3650)
 
 
-PAYLOADS: dict[str, type[_Model]] = {
+PAYLOADS: dict[str, type[EventModel]] = {
     RECEIPT_SCANNED: ReceiptScanned,
     INVOICE_REQUESTED: InvoiceRequested,
     INVOICE_ISSUED: InvoiceIssued,
@@ -313,7 +313,7 @@ def derived_event_id(cause_event_id: str, event_type: str, discriminator: str = 
 
 def envelope(
     event_type: str,
-    payload: _Model,
+    payload: EventModel,
     *,
     tenant_id: str,
     correlation_id: str,

@@ -157,7 +157,7 @@ def rendered_event(pdf: events.PdfRendered | None = None, *, event_id: str = "pd
     )
 
 
-def event_of(event_type: str, payload: events._Model, *, event_id: str, when: datetime = T0):
+def event_of(event_type: str, payload: events.EventModel, *, event_id: str, when: datetime = T0):
     env = events.envelope(
         event_type, payload, tenant_id=TENANT, correlation_id=BATCH, event_id=event_id
     )

@@ -74,7 +74,7 @@ async def _decide(event: events.Envelope, invoice_id: str, deps: Deps) -> dict[s
 def _outcome_event(stored: dict[str, Any], cause: events.Envelope) -> Outgoing:
     invoice_id = stored["invoice_id"]
     if stored["status"] == "issued":
-        payload: events._Model = events.InvoiceIssued.model_validate(stored["invoice"])
+        payload: events.EventModel = events.InvoiceIssued.model_validate(stored["invoice"])
         event_type = events.INVOICE_ISSUED
     else:
         STAGE_FAILURES.labels("invoice-builder", "issue", "invalid").inc()

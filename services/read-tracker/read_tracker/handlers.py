@@ -39,6 +39,7 @@ class Deliveries(Protocol):
 
 
 ReverseDns = Callable[[str], Awaitable[str | None]]
+StageHandler = Callable[["events.Envelope", "Deps"], Awaitable[list[Outgoing]]]
 
 
 @dataclass
@@ -76,69 +77,63 @@ async def on_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     return []
 
 
-async def on_issued(event: events.Envelope, deps: Deps) -> list[Outgoing]:
-    p = events.parse_payload(event, events.InvoiceIssued)
-    await deps.deliveries.update(
-        event.tenant_id,
-        p.invoice_id,
-        {
-            "issued_at": event.occurred_at,
-            "number": p.number,
-            "total_gross": str(p.totals.gross),
-            "seller_name": p.seller.name,
-        },
-        _base(event, p.batch_id),
-    )
-    return []
+StageFields = Callable[[events.Envelope, Any], dict[str, Any]]
 
 
-async def on_rejected(event: events.Envelope, deps: Deps) -> list[Outgoing]:
-    p = events.parse_payload(event, events.InvoiceRejected)
-    await deps.deliveries.update(
-        event.tenant_id,
-        p.invoice_id,
-        {"failed_at": event.occurred_at, "failed_stage": "issue", "failure_reasons": p.reasons},
-        _base(event, p.batch_id),
-    )
-    return []
+def _stage_handler(model: type[events.EventModel], fields: StageFields) -> StageHandler:
+    """A handler that records one stage's fields on the invoice's delivery."""
+
+    async def handle(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+        p = events.parse_payload(event, model)
+        await deps.deliveries.update(
+            event.tenant_id, p.invoice_id, fields(event, p), _base(event, p.batch_id)
+        )
+        return []
+
+    return handle
 
 
-async def on_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
-    p = events.parse_payload(event, events.PdfRendered)
-    await deps.deliveries.update(
-        event.tenant_id,
-        p.invoice_id,
-        {"rendered_at": event.occurred_at, "s3_key": p.s3_key},
-        _base(event, p.batch_id),
-    )
-    return []
-
-
-async def on_mail_sent(event: events.Envelope, deps: Deps) -> list[Outgoing]:
-    p = events.parse_payload(event, events.MailSent)
-    await deps.deliveries.update(
-        event.tenant_id,
-        p.invoice_id,
-        {"mailed_at": event.occurred_at, "recipient": p.recipient, "message_id": p.message_id},
-        _base(event, p.batch_id),
-    )
-    return []
-
-
-async def on_mail_failed(event: events.Envelope, deps: Deps) -> list[Outgoing]:
-    p = events.parse_payload(event, events.MailFailed)
-    await deps.deliveries.update(
-        event.tenant_id,
-        p.invoice_id,
-        {
-            "failed_at": event.occurred_at,
-            "failed_stage": "mail",
-            "failure_reasons": [p.reason],
-            "recipient": p.recipient,
-        },
-        _base(event, p.batch_id),
-    )
-    return []
+on_issued = _stage_handler(
+    events.InvoiceIssued,
+    lambda e, p: {
+        "issued_at": e.occurred_at,
+        "number": p.number,
+        "total_gross": str(p.totals.gross),
+        "seller_name": p.seller.name,
+    },
+)
+on_rejected = _stage_handler(
+    events.InvoiceRejected,
+    lambda e, p: {
+        "failed_at": e.occurred_at,
+        "failed_stage": "issue",
+        "failure_reasons": p.reasons,
+    },
+)
+on_rendered = _stage_handler(
+    events.PdfRendered,
+    lambda e, p: {
+        "rendered_at": e.occurred_at,
+        "s3_key": p.s3_key,
+    },
+)
+on_mail_sent = _stage_handler(
+    events.MailSent,
+    lambda e, p: {
+        "mailed_at": e.occurred_at,
+        "recipient": p.recipient,
+        "message_id": p.message_id,
+    },
+)
+on_mail_failed = _stage_handler(
+    events.MailFailed,
+    lambda e, p: {
+        "failed_at": e.occurred_at,
+        "failed_stage": "mail",
+        "failure_reasons": [p.reason],
+        "recipient": p.recipient,
+    },
+)
 
 
 async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
