@@ -51,12 +51,12 @@ def stack() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def services(stack: dict[str, str]) -> None:
-    """The six services, as `make run` starts them."""
+def services(stack: dict[str, str]) -> bool:
+    """The six services, as `make run` starts them; True when this session started them."""
     names = launcher().SERVICES
     already = {name for name, (_, port) in names.items() if port_open(port)}
     _run(str(LAUNCHER_SCRIPT), "services")
-    yield
+    yield not already
     started = sorted(set(names) - already)
     if started and not KEEP:
         _run(str(LAUNCHER_SCRIPT), "stop-services", *started)
@@ -92,7 +92,7 @@ async def register_tenant(bootstrap: str, name: str = "Test utility") -> Tenant:
 
 
 @pytest.fixture(scope="session")
-async def tenant(services: None, stack: dict[str, str]) -> Tenant:
+async def tenant(services: bool, stack: dict[str, str]) -> Tenant:
     """A fresh utility tenant per test session, known to the gateway."""
     created = await register_tenant(stack["kafka_bootstrap"], "Wodociągi Testowe Sp. z o.o.")
 
@@ -102,3 +102,8 @@ async def tenant(services: None, stack: dict[str, str]) -> Tenant:
 
     await eventually(known, timeout=30, what="the gateway to learn the test tenant")
     return created
+
+
+@pytest.fixture(scope="session")
+def services_started_here(services: bool) -> bool:
+    return services

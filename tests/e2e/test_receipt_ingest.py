@@ -49,7 +49,7 @@ def receipt(receipt_id: str, total: str) -> events.ReceiptScanned:
 
 
 async def test_receipts_are_stored_once_and_bad_ones_dead_lettered(
-    services: None, stack: dict[str, str]
+    services: bool, stack: dict[str, str]
 ) -> None:
     chain = f"chain-{uuid.uuid4().hex[:8]}"
     good_id, bad_id = f"r-{uuid.uuid4().hex[:8]}", f"r-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,114 @@
+"""Kill pdf-renderer and mailer (SIGKILL, mid-batch), start them again: every invoice still
+ends mailed, nothing fails, nothing is lost.
+
+SMTP cannot be made idempotent: a message the server accepted just before the kill, whose
+send-log entry was not written yet, goes out again on redelivery. Such a repeat is the very
+same message (the Message-ID is derived from invoice and recipient, so mail clients collapse
+it), and there can be at most as many as the mailer had in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from typing import Any
+
+import httpx
+import pytest
+
+from einvoice.bus import LoopConfig
+from einvoice.demo import demo_invoices
+from tests.conftest import Tenant
+from tests.support import GATEWAY, LAUNCHER_SCRIPT, PYTHON, ROOT, eventually, mails_to
+
+pytestmark = [pytest.mark.e2e]
+
+VICTIMS = ("pdf-renderer", "mailer")
+COUNT = 60
+IN_FLIGHT = LoopConfig("", "", []).concurrency
+
+
+def _pid(name: str) -> int:
+    return int((ROOT / ".run" / "pids" / f"svc-{name}.pid").read_text())
+
+
+def _kill_hard(name: str) -> None:
+    """SIGKILL the service and its render workers: no shutdown code runs."""
+    pid = _pid(name)
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{name} (pid {pid}) survived SIGKILL")
+
+
+async def test_killed_services_resume_without_losing_or_doubling_anything(
+    tenant: Tenant, services_started_here: bool
+) -> None:
+    if not services_started_here:
+        pytest.skip(
+            "the services were already running (make run?); not killing what "
+            "this session did not start"
+        )
+    domain = f"crash.{tenant.email_domain}"
+    invoices = demo_invoices(COUNT, seed=61, email_domain=domain, series="CRASH/2026/11")
+    async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth, timeout=60) as client:
+        accepted = await client.post("/api/v1/batches", json={"invoices": invoices})
+        assert accepted.status_code == 202
+        batch_id = accepted.json()["batch_id"]
+
+        async def status() -> dict[str, Any]:
+            return (await client.get(f"/api/v1/batches/{batch_id}")).json()
+
+        async def some_mailed() -> dict | None:
+            response = await client.get(f"/api/v1/batches/{batch_id}")
+            summary = response.json() if response.status_code == 200 else None
+            return summary if summary and summary["counts"]["mailed"] >= 2 else None
+
+        before = await eventually(some_mailed, timeout=120, interval=0.05, what="the first e-mails")
+        for name in VICTIMS:
+            _kill_hard(name)
+        assert before["counts"]["rendered"] < COUNT, "killed mid-batch, not after it"
+        await asyncio.to_thread(
+            subprocess.run,
+            [str(PYTHON), str(LAUNCHER_SCRIPT), "services"],
+            check=True,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+
+        async def complete() -> dict | None:
+            summary = await status()
+            return summary if summary.get("complete") else None
+
+        summary = await eventually(
+            complete, timeout=300, interval=1, what="the batch to complete after the restart"
+        )
+    assert summary["counts"]["mailed"] == COUNT
+    assert summary["counts"]["failed"] == 0
+
+    mails = await eventually(lambda: _at_least(domain, COUNT), timeout=60, what="the e-mails")
+    per_recipient = Counter(m["to"][0]["address"] for m in mails)
+    assert set(per_recipient) == {i["buyer"]["email"] for i in invoices}, "nothing lost"
+    message_ids: dict[str, set[str]] = {}
+    for mail in mails:
+        message_ids.setdefault(mail["to"][0]["address"], set()).add(mail["headers"]["message-id"])
+    assert all(len(ids) == 1 for ids in message_ids.values()), "a repeat is the same message"
+    repeats = len(mails) - COUNT
+    print(
+        f"\ncrash recovery: {COUNT} invoices, killed at {before['counts']}, "
+        f"{len(mails)} e-mails, {repeats} repeated"
+    )
+    assert repeats <= IN_FLIGHT, f"{repeats} repeated e-mails"
+
+
+async def _at_least(domain: str, count: int) -> list | None:
+    found = await mails_to(domain)
+    return found if len(found) >= count else None
