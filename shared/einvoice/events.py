@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 SCHEMA_VERSION = 1
 
@@ -27,6 +27,10 @@ MAIL_FAILED = "mail.failed"
 INVOICE_OPENED = "invoice.opened"
 INVOICE_CONFIRMED = "invoice.confirmed"
 TENANT_CONFIG = "tenant.config"
+# Retail: a shopper's request goes first to receipt-ingest, the owner of the receipt lines,
+# which reserves the picked quantities and hands invoice-builder a trusted invoice input.
+RETAIL_REQUESTED = "retail.invoice.requested"
+RETAIL_RESERVED = "retail.invoice.reserved"
 
 EVENT_TOPICS = (
     RECEIPT_SCANNED,
@@ -38,6 +42,8 @@ EVENT_TOPICS = (
     MAIL_FAILED,
     INVOICE_OPENED,
     INVOICE_CONFIRMED,
+    RETAIL_REQUESTED,
+    RETAIL_RESERVED,
 )
 
 
@@ -244,27 +250,90 @@ class InvoiceConfirmed(EventModel):
     first_open: bool
 
 
+# The PTU letters Polish fiscal printers print next to each line.
+PTU_RATES: dict[str, str] = {"A": "23", "B": "8", "C": "5", "D": "0", "E": "zw"}
+
+
+def _rate_or_ptu(value: object) -> object:
+    if isinstance(value, str):
+        value = value.strip().removesuffix("%")
+        return PTU_RATES.get(value.upper(), value)
+    return value
+
+
+ReceiptVatRate = Annotated[VatRate, BeforeValidator(_rate_or_ptu)]
+ReceiptCode = Annotated[
+    str,
+    BeforeValidator(
+        lambda v: v.replace("-", "").replace(" ", "").upper() if isinstance(v, str) else v
+    ),
+    StringConstraints(pattern=r"^[A-Z0-9]{10,32}$"),
+]
+
+
 class ReceiptLine(EventModel):
     name: Text
     quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
     unit: ShortText = "szt."
     unit_gross: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
-    vat_rate: VatRate
+    vat_rate: ReceiptVatRate = Field(description="23, 8, 5, 0, zw, np, or the PTU letter A-E")
+    gross: Amount
+
+
+class ReceiptRateTotal(EventModel):
+    vat_rate: ReceiptVatRate
     gross: Amount
 
 
 class ReceiptScanned(EventModel):
-    """A till's receipt (the retail flow builds on it)."""
+    """A till's receipt. `code` is printed on it as text and as a QR code; a shopper types or
+    scans it to claim the receipt."""
 
-    receipt_id: ShortText
+    receipt_id: ShortText = Field(description="Unique in the chain; the record's key.")
     store_id: ShortText
     till_id: ShortText
     number: ShortText
     issued_at: datetime
     lines: list[ReceiptLine] = Field(min_length=1, max_length=500)
+    totals: list[ReceiptRateTotal] = Field(min_length=1, description="Gross total per VAT rate.")
     total_gross: Amount
-    buyer_nip: ShortText | None = None
-    code: ShortText
+    payment_method: ShortText = "gotówka"
+    buyer_nip: ShortText | None = Field(default=None, description="NIP given at the till.")
+    code: ReceiptCode
+
+
+class Pick(EventModel):
+    line: int = Field(ge=0, lt=500, description="Index of the receipt line.")
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=4)]
+
+
+class RetailInvoiceRequested(EventModel):
+    """A shopper asks for an invoice for some lines of a claimed receipt (key: receipt id)."""
+
+    invoice_id: ShortText
+    receipt_id: ShortText
+    shopper_id: ShortText
+    shopper_email: Annotated[str, StringConstraints(max_length=254)]
+    buyer_kind: Literal["person", "company"]
+    buyer: Party
+    picks: list[Pick] = Field(min_length=1, max_length=500)
+
+
+class RetailInvoiceReserved(EventModel):
+    """receipt-ingest reserved the picked quantities: the invoice's input, taken from the
+    stored receipt (never from the shopper), for invoice-builder to number and issue."""
+
+    invoice_id: str
+    receipt_id: str
+    receipt_number: str
+    store_id: str
+    purchased_at: datetime
+    shopper_id: str
+    shopper_email: str
+    buyer_kind: Literal["person", "company"]
+    buyer: Party
+    lines: list[LineIn]
+    payment_method: str
 
 
 class EmailTemplate(EventModel):
@@ -272,6 +341,20 @@ class EmailTemplate(EventModel):
     subject: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     html: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
     text: Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
+
+
+class PosKey(EventModel):
+    """A till's API key (stored hashed), limited to one store or, without one, the chain."""
+
+    sha256: str
+    store_id: ShortText | None = None
+
+
+class Branding(EventModel):
+    primary_color: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] = "#1f3a5f"
+    accent_color: Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")] = "#e8eef5"
+    logo_png_base64: Annotated[str, StringConstraints(max_length=400_000)] | None = None
+    invoice_template: Annotated[str, StringConstraints(max_length=200_000)] | None = None
 
 
 class TenantConfig(EventModel):
@@ -285,6 +368,23 @@ class TenantConfig(EventModel):
     mail_from: ShortText | None = None
     reply_to: ShortText | None = None
     link_ttl_days: int = Field(default=90, ge=1, le=3650)
+    # Retail chains:
+    seller: Party | None = Field(default=None, description="The chain as the invoices' seller.")
+    pos_keys: list[PosKey] = Field(default_factory=list)
+    invoice_series: ShortText = Field(
+        default="FV/{year}/{month:02d}/{seq:06d}",
+        description="Number format; {year} and {month} of issue make the series.",
+    )
+    invoice_window_months: int = Field(
+        default=3,
+        ge=0,
+        le=24,
+        description=(
+            "Receipts can be invoiced until the end of this many months after the purchase month."
+        ),
+    )
+    accounting_email: Annotated[str, StringConstraints(max_length=254)] | None = None
+    branding: Branding | None = None
 
 
 PAYLOADS: dict[str, type[EventModel]] = {
@@ -298,6 +398,8 @@ PAYLOADS: dict[str, type[EventModel]] = {
     INVOICE_OPENED: InvoiceOpened,
     INVOICE_CONFIRMED: InvoiceConfirmed,
     TENANT_CONFIG: TenantConfig,
+    RETAIL_REQUESTED: RetailInvoiceRequested,
+    RETAIL_RESERVED: RetailInvoiceReserved,
 }
 
 

@@ -59,6 +59,8 @@ PRODUCERS = {
     events.INVOICE_OPENED: ("gateway", "read-tracker"),
     events.INVOICE_CONFIRMED: ("read-tracker", "billing systems"),
     events.TENANT_CONFIG: ("gateway / `einvoice seed-demo` (compacted)", "gateway, mailer"),
+    events.RETAIL_REQUESTED: ("gateway (shopper portal)", "receipt-ingest, read-tracker"),
+    events.RETAIL_RESERVED: ("receipt-ingest", "invoice-builder"),
 }
 
 
