@@ -167,6 +167,15 @@ class VatSummaryRow(EventModel):
     gross: Amount
 
 
+class ReceiptRef(EventModel):
+    """The receipt a retail invoice was issued for (marked FP in KSeF's FA(3))."""
+
+    receipt_id: str
+    number: str
+    store_id: str
+    purchased_at: datetime
+
+
 class InvoiceIssued(EventModel):
     """An invoice that passed validation, with every amount computed to the grosz."""
 
@@ -184,6 +193,10 @@ class InvoiceIssued(EventModel):
     totals: Totals
     payment: Payment
     notes: str | None = None
+    receipt: ReceiptRef | None = Field(default=None, description="Set: issued for a receipt.")
+    recipients: list[str] = Field(
+        default_factory=list, description="Who gets the e-mail; empty: the buyer's e-mail."
+    )
 
 
 class InvoiceRejected(EventModel):
@@ -208,6 +221,7 @@ class PdfRendered(EventModel):
     total_gross: Amount
     currency: str
     due_date: date | None
+    recipients: list[str] = Field(default_factory=list, description="Empty: buyer_email.")
 
 
 class MailSent(EventModel):

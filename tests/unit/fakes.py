@@ -221,7 +221,9 @@ class FakeRender:
 
     calls: list[str] = field(default_factory=list)
 
-    async def __call__(self, invoice: events.InvoiceIssued) -> bytes:
+    async def __call__(
+        self, invoice: events.InvoiceIssued, branding: events.Branding | None = None
+    ) -> bytes:
         self.calls.append(invoice.invoice_id)
         return (
             b"%PDF-1.7 fake " + invoice.number.encode() + b" " + str(invoice.totals.gross).encode()

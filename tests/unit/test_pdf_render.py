@@ -436,7 +436,8 @@ def test_link_callback_allows_only_files_in_the_fonts_folder() -> None:
         "/etc/passwd",
         str(FONTS_DIR / ".." / "render.py"),
         "DejaVuSans.ttf",
-        "data:image/png;base64,AAAA",
+        "data:text/html;base64,AAAA",
+        "data:image/svg+xml;base64,AAAA",
         str(FONTS_DIR / "missing.ttf"),
         str(FONTS_DIR),
     ):
@@ -499,3 +500,11 @@ def test_other_formats() -> None:
     )
     assert format_bank_account("DE89370400440532013000") == "DE89370400440532013000"
     assert format_bank_account(None) == ""
+
+
+def test_an_inline_png_or_jpeg_logo_is_the_only_data_uri_allowed() -> None:
+    for uri in ("data:image/png;base64,iVBORw0KGgo=", "data:image/jpeg;base64,/9j/4AAQ"):
+        assert render._link_callback(uri, None) == uri
+    assert render._link_callback("data:image/png;base64,<script>", None) != (
+        "data:image/png;base64,<script>"
+    )

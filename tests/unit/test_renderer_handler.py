@@ -61,6 +61,7 @@ async def test_renders_stores_and_announces_the_pdf(store, render) -> None:
         "total_gross": "144.59",
         "currency": "PLN",
         "due_date": "2025-02-14",
+        "recipients": [],
     }
 
 

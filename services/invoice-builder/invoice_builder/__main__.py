@@ -8,23 +8,31 @@ from functools import partial
 from einvoice import events
 from einvoice.mongo import mongo_client, service_db
 from einvoice.service import run_service
+from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from invoice_builder.adapters import MongoInvoices
 from invoice_builder.config import BuilderSettings
 from invoice_builder.handlers import Deps, on_invoice_requested
+from invoice_builder.retail import RetailDeps, on_retail_reserved, warsaw_today
 
 SERVICE = "invoice-builder"
 
 
 async def main(settings: BuilderSettings, stop: asyncio.Event) -> None:
     client = mongo_client(settings)
+    tenants = TenantDirectory(settings.kafka_bootstrap)
+    await tenants.start()
     try:
         invoices = MongoInvoices(service_db(client, SERVICE)["invoices"])
         await invoices.setup()
-        deps = Deps(invoices=invoices)
-        handlers = {events.INVOICE_REQUESTED: partial(on_invoice_requested, deps=deps)}
+        retail = RetailDeps(invoices=invoices, tenants=tenants, today=warsaw_today)
+        handlers = {
+            events.INVOICE_REQUESTED: partial(on_invoice_requested, deps=Deps(invoices)),
+            events.RETAIL_RESERVED: partial(on_retail_reserved, deps=retail),
+        }
         await consume(settings, SERVICE, handlers, stop)
     finally:
+        await tenants.stop()
         await client.close()
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -22,6 +23,13 @@ class MongoInvoices:
             unique=True,
             partialFilterExpression={"status": "issued"},
             name="issued_number_unique",
+        )
+        # Retail series: one invoice per sequence number, and no gaps (see issue_numbered).
+        await self.collection.create_index(
+            [("tenant_id", ASCENDING), ("series", ASCENDING), ("seq", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"status": "issued"},
+            name="series_seq_unique",
         )
 
     async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
@@ -50,3 +58,36 @@ class MongoInvoices:
             {"tenant_id": tenant_id, "number": number, "status": "issued"}, {"invoice_id": 1}
         )
         return doc["invoice_id"] if doc else None
+
+    async def issue_numbered(
+        self, record: dict[str, Any], series: str, number_of: Callable[[int], str]
+    ) -> dict[str, Any]:
+        """Insert the invoice with the series' next sequence number. The insert is the one
+        atomic step that both takes the number and stores the invoice, so a crash leaves no
+        gap; a concurrent issue that took the same number makes the insert fail on the
+        unique index, and the next number is tried."""
+        doc_id = f"{record['tenant_id']}/{record['invoice_id']}"
+        while True:
+            last = await self.collection.find_one(
+                {"tenant_id": record["tenant_id"], "series": series, "status": "issued"},
+                {"seq": 1},
+                sort=[("seq", DESCENDING)],
+            )
+            seq = (last["seq"] if last else 0) + 1
+            number = number_of(seq)
+            doc = record | {
+                "_id": doc_id,
+                "series": series,
+                "seq": seq,
+                "number": number,
+                "invoice": record["invoice"] | {"number": number},
+                "decided_at": datetime.now(UTC),
+            }
+            try:
+                await self.collection.insert_one(doc)
+            except DuplicateKeyError:
+                stored = await self.collection.find_one({"_id": doc_id})
+                if stored is not None:
+                    return stored
+                continue  # the number went to a concurrent invoice: take the next one
+            return doc

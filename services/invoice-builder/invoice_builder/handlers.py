@@ -39,7 +39,7 @@ async def on_invoice_requested(event: events.Envelope, deps: Deps) -> list[Outgo
     stored = await deps.invoices.get(tenant, invoice_id)
     if stored is None:
         stored = await deps.invoices.save_once(await _decide(event, invoice_id, deps))
-    return [_outcome_event(stored, event)]
+    return [outcome_event(stored, event)]
 
 
 async def _decide(event: events.Envelope, invoice_id: str, deps: Deps) -> dict[str, Any]:
@@ -71,7 +71,7 @@ async def _decide(event: events.Envelope, invoice_id: str, deps: Deps) -> dict[s
     return base | {"status": "issued", "invoice": result.model_dump(mode="json")}
 
 
-def _outcome_event(stored: dict[str, Any], cause: events.Envelope) -> Outgoing:
+def outcome_event(stored: dict[str, Any], cause: events.Envelope) -> Outgoing:
     invoice_id = stored["invoice_id"]
     if stored["status"] == "issued":
         payload: events.EventModel = events.InvoiceIssued.model_validate(stored["invoice"])

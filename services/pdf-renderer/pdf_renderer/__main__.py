@@ -9,6 +9,7 @@ from functools import partial
 from einvoice import events
 from einvoice.service import run_service
 from einvoice.storage import ObjectStore, s3_client
+from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from pdf_renderer.config import RendererSettings
 from pdf_renderer.handlers import Deps, on_invoice_issued
@@ -20,16 +21,30 @@ SERVICE = "pdf-renderer"
 async def main(settings: RendererSettings, stop: asyncio.Event) -> None:
     store = ObjectStore(s3_client(settings), settings.s3_bucket)
     await store.ensure_bucket()
+    tenants = TenantDirectory(settings.kafka_bootstrap)
+    await tenants.start()
     loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(max_workers=settings.render_processes) as pool:
+    try:
+        with ProcessPoolExecutor(max_workers=settings.render_processes) as pool:
 
-        async def render(invoice: events.InvoiceIssued) -> bytes:
-            return await loop.run_in_executor(pool, render_invoice_pdf, invoice)
+            async def render(
+                invoice: events.InvoiceIssued, branding: events.Branding | None
+            ) -> bytes:
+                job = partial(
+                    render_invoice_pdf,
+                    invoice,
+                    template_html=branding.invoice_template if branding else None,
+                    branding=branding.model_dump() if branding else None,
+                )
+                return await loop.run_in_executor(pool, job)
 
-        handlers = {
-            events.INVOICE_ISSUED: partial(on_invoice_issued, deps=Deps(store=store, render=render))
-        }
-        await consume(settings, SERVICE, handlers, stop, concurrency=settings.render_processes * 2)
+            deps = Deps(store=store, render=render, tenants=tenants)
+            handlers = {events.INVOICE_ISSUED: partial(on_invoice_issued, deps=deps)}
+            await consume(
+                settings, SERVICE, handlers, stop, concurrency=settings.render_processes * 2
+            )
+    finally:
+        await tenants.stop()
 
 
 def run() -> None:

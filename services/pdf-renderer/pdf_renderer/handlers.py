@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from einvoice import events
@@ -21,13 +21,24 @@ class Store(Protocol):
     ) -> None: ...
 
 
-Render = Callable[[events.InvoiceIssued], Awaitable[bytes]]
+# (invoice, the tenant's branding: colours, logo, its own template) -> PDF bytes
+Render = Callable[[events.InvoiceIssued, events.Branding | None], Awaitable[bytes]]
+
+
+class Tenants(Protocol):
+    def get(self, tenant_id: str) -> events.TenantConfig | None: ...
+
+
+class NoTenants:
+    def get(self, tenant_id: str) -> events.TenantConfig | None:
+        return None
 
 
 @dataclass
 class Deps:
     store: Store
     render: Render
+    tenants: Tenants = field(default_factory=NoTenants)
 
 
 def pdf_key(tenant_id: str, invoice: events.InvoiceIssued) -> str:
@@ -42,7 +53,8 @@ async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing
     if existing and existing["metadata"].get("sha256"):
         sha256, size = existing["metadata"]["sha256"], existing["size"]
     else:
-        pdf = await deps.render(invoice)
+        tenant = deps.tenants.get(event.tenant_id)
+        pdf = await deps.render(invoice, tenant.branding if tenant else None)
         sha256, size = hashlib.sha256(pdf).hexdigest(), len(pdf)
         await deps.store.put(
             key, pdf, "application/pdf", {"sha256": sha256, "invoice-id": invoice.invoice_id}
@@ -62,5 +74,6 @@ async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing
         total_gross=invoice.totals.gross,
         currency=invoice.currency,
         due_date=invoice.payment.due_date,
+        recipients=invoice.recipients,
     )
     return [emit(events.PDF_RENDERED, rendered, key=invoice.invoice_id, cause=event)]

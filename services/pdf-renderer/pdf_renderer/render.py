@@ -181,11 +181,27 @@ def _font_css() -> Markup:
     return Markup("\n".join(rules))  # noqa: S704 - built from our own constant paths
 
 
-def _context(invoice: InvoiceIssued) -> dict[str, Any]:
+DEFAULT_BRAND = {"primary": "#1f3a5f", "accent": "#eef2f7", "logo": None}
+_LOGO = re.compile(r"^data:image/(png|jpeg);base64,[A-Za-z0-9+/=]+$")
+
+
+def _brand(branding: dict[str, Any] | None) -> dict[str, Any]:
+    """Colours (already validated as #rrggbb by the event schema) and an inline logo."""
+    brand = dict(DEFAULT_BRAND)
+    if branding:
+        brand["primary"] = branding.get("primary_color") or brand["primary"]
+        brand["accent"] = branding.get("accent_color") or brand["accent"]
+        if branding.get("logo_png_base64"):
+            brand["logo"] = f"data:image/png;base64,{branding['logo_png_base64']}"
+    return brand
+
+
+def _context(invoice: InvoiceIssued, branding: dict[str, Any] | None = None) -> dict[str, Any]:
     # Plain dicts/Decimals/dates rather than the pydantic model: a tenant template sees
     # data, not objects with methods.
     data = invoice.model_dump(mode="python")
     return {
+        "brand": _brand(branding),
         "invoice": data,
         "title": f"Faktura VAT nr {invoice.number}",
         "sale_date": invoice.sale_date or invoice.issue_date,
@@ -196,9 +212,14 @@ def _context(invoice: InvoiceIssued) -> dict[str, Any]:
     }
 
 
-def render_invoice_html(invoice: InvoiceIssued, *, template_html: str | None = None) -> str:
+def render_invoice_html(
+    invoice: InvoiceIssued,
+    *,
+    template_html: str | None = None,
+    branding: dict[str, Any] | None = None,
+) -> str:
     """The XHTML that `render_invoice_pdf` converts; useful to debug a template."""
-    return _compiled(template_html).render(_context(invoice))
+    return _compiled(template_html).render(_context(invoice, branding))
 
 
 # --- xhtml2pdf ----------------------------------------------------------------------------
@@ -217,6 +238,8 @@ def _link_callback(uri: Any, rel: str | None = None) -> str:
     left out. (Returning "" or None would NOT block: xhtml2pdf then fetches the original
     URI. Raising aborts the whole render for a mere ``<link>``.)
     """
+    if isinstance(uri, str) and _LOGO.match(uri) and len(uri) < 600_000:
+        return uri  # the tenant's own inline logo: decoded in memory, nothing fetched
     if isinstance(uri, str) and not _SCHEME.match(uri):
         candidate = Path(uri)
         if candidate.is_absolute():
@@ -237,7 +260,12 @@ def _resource_policy() -> ResourceAccessPolicy:
     return ResourceAccessPolicy.server(base_dir=FONTS_DIR, allow_remote=False)
 
 
-def render_invoice_pdf(invoice: InvoiceIssued, *, template_html: str | None = None) -> bytes:
+def render_invoice_pdf(
+    invoice: InvoiceIssued,
+    *,
+    template_html: str | None = None,
+    branding: dict[str, Any] | None = None,
+) -> bytes:
     """Render `invoice` as a PDF (A4) and return its bytes.
 
     `template_html` replaces the packaged ``templates/invoice.html.j2``; it is compiled in
@@ -246,7 +274,7 @@ def render_invoice_pdf(invoice: InvoiceIssued, *, template_html: str | None = No
     to put inside ``<style>``, and the filters ``money``, ``qty``, ``unit_price``,
     ``vat_rate``, ``date``, ``bank_account``).
     """
-    html = render_invoice_html(invoice, template_html=template_html)
+    html = render_invoice_html(invoice, template_html=template_html, branding=branding)
     out = io.BytesIO()
     status = pisa.CreatePDF(
         html,
