@@ -102,6 +102,7 @@ def emit(
     cause: events.Envelope,
     tenant_id: str | None = None,
     correlation_id: str | None = None,
+    discriminator: str = "",
 ) -> Outgoing:
     """An event caused by `cause`, on the topic of the same name."""
     env = events.envelope(
@@ -109,6 +110,7 @@ def emit(
         payload,
         tenant_id=tenant_id or cause.tenant_id,
         correlation_id=correlation_id or cause.correlation_id,
+        discriminator=discriminator,
         cause=cause,
     )
     return Outgoing.of(env, key)

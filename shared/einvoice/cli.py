@@ -4,6 +4,8 @@ einvoice publish-batch FILE        publish a JSON or CSV batch and follow its pr
 einvoice batch-status BATCH_ID     show a batch's progress by stage
 einvoice create-topics             create the platform's Kafka topics
 einvoice seed-demo                 register the demo utility tenant
+einvoice seed-demo-chain           register the demo retail chain and its POS keys
+einvoice till push                 act as a till: push a grocery receipt, print its code
 einvoice demo-batch -n 20 FILE     write a demo batch (JSON or CSV by the file's suffix)
 einvoice dlq show|replay TOPIC     inspect or replay a dead-letter topic
 einvoice schemas                   write docs/events.md from the event schemas
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -157,6 +160,74 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed_demo_chain(args: argparse.Namespace) -> int:
+    from einvoice.bus import make_producer
+    from einvoice.tenants import hash_api_key, publish_tenant
+
+    config = demo.demo_chain(hash_api_key(args.pos_key), hash_api_key(args.store_pos_key))
+
+    async def seed() -> None:
+        producer = make_producer(args.bootstrap, "einvoice-cli")
+        await producer.start()
+        try:
+            await publish_tenant(producer, config)
+        finally:
+            await producer.stop()
+
+    asyncio.run(seed())
+    say(f"demo chain {demo.DEMO_CHAIN!r} registered")
+    say(f"  chain-wide POS key: {args.pos_key}")
+    say(f"  POS key of store {demo.DEMO_STORE}: {args.store_pos_key}")
+    return 0
+
+
+def cmd_till_push(args: argparse.Namespace) -> int:
+    from einvoice.receipts import format_code, qr_png, receipt_event
+
+    if not args.pos_key:
+        return fail("a POS key is needed: --pos-key or EINVOICE_POS_KEY")
+    rng = random.Random(args.seed)
+    try:
+        receipt = demo.demo_receipt(
+            rng, lines=args.lines, store_id=args.store, till_id=args.till, buyer_nip=args.nip
+        )
+    except ValueError as exc:
+        return fail(str(exc))
+    # The same checks as the gateway's, before anything leaves the till.
+    env, errors = receipt_event(args.chain, receipt)
+    if env is None:
+        return fail("the receipt is invalid:\n  " + "\n  ".join(errors))
+    try:
+        response = httpx.post(
+            f"{args.gateway}/api/v1/receipts",
+            json=receipt,
+            headers={"Authorization": f"Bearer {args.pos_key}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        return fail(f"gateway {args.gateway} unreachable: {exc}")
+    if response.status_code != 202:
+        return fail(f"receipt refused ({response.status_code}): {response.text}")
+    accepted = response.json()["receipts"][0]
+    if accepted["receipt_id"] != env.payload["receipt_id"]:
+        say(f"note: the key belongs to another chain than {args.chain!r}")
+    say(
+        f"receipt {receipt['number']} (store {receipt['store_id']}, till {receipt['till_id']}):"
+        f" {len(receipt['lines'])} lines, {receipt['total_gross']} PLN"
+    )
+    for line in receipt["lines"]:
+        say(
+            f"  {line['name']:<36} {line['quantity']:>6} {line['unit']:<5}"
+            f" x {line['unit_gross']:>6} = {line['gross']:>7} {line['vat_rate']}"
+        )
+    say(f"receipt id: {accepted['receipt_id']}")
+    say(f"code: {format_code(accepted['code'])}")
+    if args.qr:
+        Path(args.qr).write_bytes(qr_png(accepted["code"]))
+        say(f"QR code written to {args.qr}")
+    return 0
+
+
 def cmd_demo_batch(args: argparse.Namespace) -> int:
     invoices = demo.demo_invoices(args.count, seed=args.seed, series=args.series)
     out = Path(args.file)
@@ -223,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-key", default=os.environ.get("EINVOICE_DEMO_API_KEY", demo.DEMO_API_KEY))
     p.set_defaults(run=cmd_seed_demo)
 
+    _add_retail_commands(sub, gateway, bootstrap)
+
     p = sub.add_parser("demo-batch", help="write a demo batch file")
     p.add_argument("file")
     p.add_argument("-n", "--count", type=int, default=20)
@@ -241,6 +314,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", default="docs/events.md")
     p.set_defaults(run=cmd_schemas)
     return parser
+
+
+def _add_retail_commands(sub: Any, gateway: str, bootstrap: str) -> None:
+    p = sub.add_parser("seed-demo-chain", help="register the demo retail chain")
+    p.add_argument("--bootstrap", default=bootstrap)
+    p.add_argument("--pos-key", default=demo.DEMO_CHAIN_POS_KEY, help="the chain-wide POS key")
+    p.add_argument(
+        "--store-pos-key",
+        default=demo.DEMO_STORE_POS_KEY,
+        help=f"the POS key bound to store {demo.DEMO_STORE}",
+    )
+    p.set_defaults(run=cmd_seed_demo_chain)
+
+    till = sub.add_parser("till", help="simulate a till (POS)")
+    till_sub = till.add_subparsers(dest="till_command", required=True)
+    p = till_sub.add_parser("push", help="push a realistic grocery receipt to the gateway")
+    p.add_argument("--gateway", default=gateway)
+    p.add_argument("--chain", default=demo.DEMO_CHAIN, help="the chain the POS key belongs to")
+    p.add_argument("--store", default=demo.DEMO_STORE)
+    p.add_argument("--till", default="K01")
+    p.add_argument(
+        "--pos-key", default=os.environ.get("EINVOICE_POS_KEY", demo.DEMO_CHAIN_POS_KEY)
+    )
+    p.add_argument("--lines", type=int, default=6, help="number of receipt lines (1-500)")
+    p.add_argument("--nip", help="the buyer's NIP, printed on the receipt")
+    p.add_argument("--qr", metavar="FILE.png", help="write the receipt code's QR code here")
+    p.add_argument("--seed", type=int, help="repeatable lines (the code is always random)")
+    p.set_defaults(run=cmd_till_push)
 
 
 def main(argv: list[str] | None = None) -> int:

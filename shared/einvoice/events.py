@@ -435,10 +435,14 @@ def envelope(
     correlation_id: str,
     cause: Envelope | None = None,
     event_id: str | None = None,
+    discriminator: str = "",
 ) -> Envelope:
-    """Wrap a payload; an event caused by another gets a deterministic id and its causation."""
+    """Wrap a payload; an event caused by another gets a deterministic id and its causation
+    (`discriminator` tells apart several events of one type from the same cause)."""
     if event_id is None:
-        event_id = derived_event_id(cause.event_id, event_type) if cause else new_event_id()
+        event_id = (
+            derived_event_id(cause.event_id, event_type, discriminator) if cause else new_event_id()
+        )
     return Envelope(
         event_id=event_id,
         type=event_type,

@@ -29,6 +29,7 @@ class TenantDirectory:
     bootstrap: str
     tenants: dict[str, events.TenantConfig] = field(default_factory=dict)
     _by_key_hash: dict[str, str] = field(default_factory=dict)
+    _by_pos_hash: dict[str, tuple[str, events.PosKey]] = field(default_factory=dict)
     _consumer: AIOKafkaConsumer | None = None
     _task: asyncio.Task | None = None
 
@@ -38,6 +39,12 @@ class TenantDirectory:
     def by_api_key(self, api_key: str) -> events.TenantConfig | None:
         tenant_id = self._by_key_hash.get(hash_api_key(api_key))
         return self.tenants.get(tenant_id) if tenant_id else None
+
+    def by_pos_key(self, api_key: str) -> tuple[events.TenantConfig, events.PosKey] | None:
+        """The chain and the POS key entry (store-bound or chain-wide) of a till's key."""
+        found = self._by_pos_hash.get(hash_api_key(api_key))
+        tenant = self.tenants.get(found[0]) if found else None
+        return (tenant, found[1]) if tenant and found else None
 
     def apply(self, key: str, value: bytes | None) -> None:
         if value is None:  # tombstone
@@ -52,6 +59,9 @@ class TenantDirectory:
             self.tenants[config.tenant_id] = config
         self._by_key_hash = {
             h: t.tenant_id for t in self.tenants.values() for h in t.api_key_sha256
+        }
+        self._by_pos_hash = {
+            k.sha256.lower(): (t.tenant_id, k) for t in self.tenants.values() for k in t.pos_keys
         }
 
     async def start(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -157,3 +158,35 @@ async def test_an_invoice_re_sent_in_a_later_batch_belongs_to_both(mongo) -> Non
     doc = await deliveries.get("t", "i1")
     assert doc["batch_id"] == "b1" and sorted(doc["batch_ids"]) == ["b1", "b2"]
     assert (await mongo["batches"].find_one({"_id": "t/b1"}))["size"] == 1
+
+
+async def test_concurrent_retail_numbers_are_unique_and_gapless(mongo) -> None:
+    invoices = MongoInvoices(mongo["invoices"])
+    await invoices.setup()
+
+    def number_of(seq: int) -> str:
+        return f"FV/2026/11/{seq:06d}"
+
+    def record(i: int) -> dict:
+        return {
+            "tenant_id": "chain",
+            "invoice_id": f"i{i}",
+            "status": "issued",
+            "invoice": {"x": i},
+            "batch_id": "r",
+        }
+
+    # 40 invoices issued at once, each requested twice (a redelivery racing the original).
+    results = await asyncio.gather(
+        *(
+            invoices.issue_numbered(record(i % 40), "FV/2026/11/000000", number_of)
+            for i in range(80)
+        )
+    )
+    by_invoice: dict[str, set[str]] = {}
+    for stored in results:
+        by_invoice.setdefault(stored["invoice_id"], set()).add(stored["number"])
+    assert all(len(numbers) == 1 for numbers in by_invoice.values()), "one number per invoice"
+    numbers = sorted(n for numbers in by_invoice.values() for n in numbers)
+    assert numbers == [number_of(seq) for seq in range(1, 41)], "unique and gapless"
+    assert await mongo["invoices"].count_documents({}) == 40

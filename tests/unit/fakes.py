@@ -194,6 +194,26 @@ class FakeInvoiceRepository:
                 return rec["invoice_id"]
         return None
 
+    async def issue_numbered(self, record: dict[str, Any], series: str, number_of) -> dict:
+        key = f"{record['tenant_id']}/{record['invoice_id']}"
+        if key in self.records:
+            return copy.deepcopy(self.records[key])
+        taken = [
+            r["seq"]
+            for r in self.records.values()
+            if r.get("series") == series and r["tenant_id"] == record["tenant_id"]
+        ]
+        seq = max(taken, default=0) + 1
+        number = number_of(seq)
+        self.records[key] = copy.deepcopy(record) | {
+            "_id": key,
+            "series": series,
+            "seq": seq,
+            "number": number,
+            "invoice": record["invoice"] | {"number": number},
+        }
+        return copy.deepcopy(self.records[key])
+
 
 # --- pdf-renderer -------------------------------------------------------------------------
 

@@ -287,3 +287,16 @@ async def test_a_broken_tenant_template_fails_the_mail_without_sending_or_a_link
     assert fragment in body["payload"]["reason"]
     assert smtp.attempts == 0 and sendlog.links == []
     assert sendlog.marks == [], "not recorded as sent or failed: a fixed template may retry"
+
+
+async def test_a_retail_invoice_goes_to_the_shopper_and_the_chains_accounting(
+    deps, smtp, sendlog
+) -> None:
+    payload = rendered_payload(recipients=["ola@example.pl", "ksiegowosc@sklep.pl"])
+    first = [decoded(o) for o in await on_pdf_rendered(rendered_event(payload), deps)]
+    assert [m["To"] for m in smtp.messages] == ["ola@example.pl", "ksiegowosc@sklep.pl"]
+    assert [b["type"] for b in first] == [events.MAIL_SENT, events.MAIL_SENT]
+    assert len({b["event_id"] for b in first}) == 2, "one event per recipient, told apart"
+    again = [decoded(o) for o in await on_pdf_rendered(rendered_event(payload), deps)]
+    assert len(smtp.messages) == 2, "a redelivery sends nothing again"
+    assert [b["event_id"] for b in again] == [b["event_id"] for b in first]

@@ -43,6 +43,30 @@ def api_tenant(
 TenantDep = Annotated[events.TenantConfig, Depends(api_tenant)]
 
 
+def pos_key(
+    state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> tuple[events.TenantConfig, events.PosKey]:
+    """The retail chain and the POS key (chain-wide or bound to a store) of a till."""
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing POS key (Authorization: Bearer <key>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    found = state.tenants.by_pos_key(credentials.credentials)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "unknown POS key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if found[0].kind != "retail":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the key's tenant is not a retail chain")
+    return found
+
+
+PosDep = Annotated[tuple[events.TenantConfig, events.PosKey], Depends(pos_key)]
+
+
 def client_ip(request: Request, state: StateDep) -> str:
     """The peer address; behind a trusted proxy, the last address no trusted proxy added."""
     peer = request.client.host if request.client else "0.0.0.0"  # noqa: S104

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
-from gateway import api, links, operator
+from gateway import api, links, operator, pos
 from gateway.config import GatewaySettings
 from gateway.state import lifespan
 
@@ -23,7 +23,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         https_only=settings.environment != "local",
         max_age=8 * 3600,
     )
-    for router in (api.router, links.router, operator.router):
+    for router in (api.router, links.router, operator.router, pos.router):
         app.include_router(router)
 
     @app.exception_handler(operator.NotSignedIn)

@@ -50,13 +50,24 @@ class Deps:
 
 async def on_pdf_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     pdf = events.parse_payload(event, events.PdfRendered)
-    recipient = pdf.buyer_email
-    if not recipient:
+    recipients = pdf.recipients or ([pdf.buyer_email] if pdf.buyer_email else [])
+    if not recipients:
         return [_failed(event, pdf, None, "the buyer has no e-mail address")]
+    # Several recipients (a shopper and the chain's accounting): one event each, told apart.
+    tell_apart = len(recipients) > 1
+    return [
+        await _send_to(event, pdf, recipient, deps, recipient.lower() if tell_apart else "")
+        for recipient in recipients
+    ]
+
+
+async def _send_to(
+    event: events.Envelope, pdf: events.PdfRendered, recipient: str, deps: Deps, tag: str
+) -> Outgoing:
     send_id = f"{event.tenant_id}/{pdf.invoice_id}/{recipient.lower()}"
     done = await deps.log.get(send_id)
     if done and done["status"] in {"sent", "failed"}:
-        return [_outcome(event, pdf, done)]
+        return _outcome(event, pdf, done, tag)
 
     tenant = deps.tenants.get(event.tenant_id)
     template = (tenant.email_template if tenant else None) or default_template()
@@ -76,7 +87,7 @@ async def on_pdf_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
         composed = compose(template, pdf, url, link.record["expires_at"].strftime("%d.%m.%Y"))
     except TemplateError as exc:  # the tenant's template is broken: no retry will help
         # Not written to the send log: once the template is fixed, a replay sends the mail.
-        return [_failed(event, pdf, recipient, f"the e-mail template does not render: {exc}")]
+        return _failed(event, pdf, recipient, f"the e-mail template does not render: {exc}", tag)
     await deps.log.save_link(link.record)  # before sending: the link works on arrival
     digest = hashlib.sha256(send_id.encode()).hexdigest()[:16]
     message_id = f"<{pdf.invoice_id}.{digest}@{deps.message_domain}>"
@@ -107,12 +118,14 @@ async def on_pdf_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     else:
         record |= {"status": "sent"}
     await deps.log.mark(send_id, record)
-    return [_outcome(event, pdf, record)]
+    return _outcome(event, pdf, record, tag)
 
 
-def _outcome(event: events.Envelope, pdf: events.PdfRendered, record: dict[str, Any]) -> Outgoing:
+def _outcome(
+    event: events.Envelope, pdf: events.PdfRendered, record: dict[str, Any], tag: str = ""
+) -> Outgoing:
     if record["status"] == "failed":
-        return _failed(event, pdf, record["recipient"], record["reason"])
+        return _failed(event, pdf, record["recipient"], record["reason"], tag)
     sent = events.MailSent(
         invoice_id=pdf.invoice_id,
         batch_id=pdf.batch_id,
@@ -122,11 +135,15 @@ def _outcome(event: events.Envelope, pdf: events.PdfRendered, record: dict[str, 
         link_expires_at=record["link_expires_at"],
         template_version=record["template_version"],
     )
-    return emit(events.MAIL_SENT, sent, key=pdf.invoice_id, cause=event)
+    return emit(events.MAIL_SENT, sent, key=pdf.invoice_id, cause=event, discriminator=tag)
 
 
 def _failed(
-    event: events.Envelope, pdf: events.PdfRendered, recipient: str | None, reason: str
+    event: events.Envelope,
+    pdf: events.PdfRendered,
+    recipient: str | None,
+    reason: str,
+    tag: str = "",
 ) -> Outgoing:
     STAGE_FAILURES.labels("mailer", "mail", "permanent").inc()
     log.info("mail failed", invoice_id=pdf.invoice_id, reason=reason)
@@ -137,4 +154,4 @@ def _failed(
         reason=reason,
         permanent=True,
     )
-    return emit(events.MAIL_FAILED, failed, key=pdf.invoice_id, cause=event)
+    return emit(events.MAIL_FAILED, failed, key=pdf.invoice_id, cause=event, discriminator=tag)

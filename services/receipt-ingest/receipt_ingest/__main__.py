@@ -1,4 +1,4 @@
-"""receipt-ingest: stores every receipt the tills push (the retail flow builds on it)."""
+"""receipt-ingest: stores every receipt the tills push, claimable by its code."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import asyncio
 from functools import partial
 
 from einvoice import events
-from einvoice.mongo import mongo_client, service_db
+from einvoice.mongo import mongo_client
+from einvoice.receipts import receipts_collection
 from einvoice.service import run_service
 from einvoice.worker import consume
 from receipt_ingest.adapters import MongoReceipts
@@ -19,7 +20,9 @@ SERVICE = "receipt-ingest"
 async def main(settings: IngestSettings, stop: asyncio.Event) -> None:
     client = mongo_client(settings)
     try:
-        deps = Deps(receipts=MongoReceipts(service_db(client, SERVICE)["receipts"]))
+        receipts = MongoReceipts(receipts_collection(client))
+        await receipts.setup()
+        deps = Deps(receipts=receipts)
         handlers = {events.RECEIPT_SCANNED: partial(on_receipt_scanned, deps=deps)}
         await consume(settings, SERVICE, handlers, stop)
     finally:

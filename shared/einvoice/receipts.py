@@ -1,0 +1,184 @@
+"""Receipts from the tills: one intake function for every path (the gateway's POS API, the
+CLI's till simulator), the receipt codes printed on the paper, and the read model of the
+receipts receipt-ingest stores (it is their only writer; this module only reads them)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import segno
+from pydantic import ValidationError
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from stdnum.pl import nip as nip_checksum
+
+from einvoice import events
+from einvoice.mongo import service_db
+
+MAX_RECEIPTS = 500
+RECEIPTS = "receipts"  # receipt-ingest's collection
+_RECEIPT_NS = uuid.UUID("3b0d6f4e-8a57-4c1e-b2f9-5d7e1a9c4f21")
+# Crockford's base32: no I, L, O, U, so a code survives being read aloud or typed.
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_CROCKFORD_TYPOS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+def receipt_id_for(
+    chain_id: str, store_id: str, till_id: str, number: str, issued_at: datetime
+) -> str:
+    """Stable per chain, store, till, receipt number and moment of issue (to the second,
+    in UTC; a naive time counts as UTC), so a receipt pushed twice is one receipt."""
+    moment = issued_at if issued_at.tzinfo else issued_at.replace(tzinfo=UTC)
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    name = "\x1f".join((chain_id, store_id, till_id, number, stamp))
+    return str(uuid.uuid5(_RECEIPT_NS, name))
+
+
+def receipt_key(chain_id: str, receipt_id: str) -> str:
+    """The stored receipt's `_id`."""
+    return f"{chain_id}/{receipt_id}"
+
+
+# --- receipt codes ------------------------------------------------------------------------
+
+
+def new_receipt_code() -> str:
+    """80 random bits as 16 Crockford base32 characters, printed as XXXX-XXXX-XXXX-XXXX."""
+    value = int.from_bytes(secrets.token_bytes(10), "big")
+    chars = [CROCKFORD[(value >> shift) & 31] for shift in range(75, -1, -5)]
+    return format_code("".join(chars))
+
+
+def normalise_code(code: str) -> str:
+    """As the schema stores it: no dashes or spaces, upper case."""
+    return code.replace("-", "").replace(" ", "").strip().upper()
+
+
+def format_code(code: str) -> str:
+    plain = normalise_code(code)
+    return "-".join(plain[i : i + 4] for i in range(0, len(plain), 4))
+
+
+def code_sha256(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode()).hexdigest()
+
+
+def qr_png(code: str, *, scale: int = 8) -> bytes:
+    """The receipt code as a QR code (PNG), the way a till prints it for phones to scan."""
+    qr = segno.make_qr(normalise_code(code), error="m")
+    out = io.BytesIO()
+    qr.save(out, kind="png", scale=scale, border=4)
+    return out.getvalue()
+
+
+def normalise_nip(value: str) -> str | None:
+    """The ten digits of a valid Polish NIP (dashes, spaces and a `PL` prefix allowed), or
+    None when the checksum fails."""
+    compact = nip_checksum.compact(value)
+    return compact if nip_checksum.is_valid(compact) else None
+
+
+# --- intake -------------------------------------------------------------------------------
+
+
+def _field(error: dict[str, Any]) -> str:
+    return f"{'.'.join(map(str, error['loc'])) or '<root>'}: {error['msg']}"
+
+
+def receipt_event(chain_id: str, payload: Any) -> tuple[events.Envelope | None, list[str]]:
+    """Validate one receipt against the schema and wrap it in a `receipt.scanned` envelope
+    (keyed by its receipt id). The platform assigns `receipt_id` (see `receipt_id_for`); a
+    payload may carry it only with that value. Arithmetic is receipt-ingest's to check."""
+    if not isinstance(payload, dict):
+        return None, ["a receipt must be a JSON object"]
+    given = payload.get("receipt_id")
+    try:
+        receipt = events.ReceiptScanned.model_validate(payload | {"receipt_id": "pending"})
+    except ValidationError as exc:
+        return None, [_field(e) for e in exc.errors()[:20]]
+    errors = []
+    if receipt.issued_at.tzinfo is None:
+        errors.append("issued_at: needs a UTC offset, e.g. 2025-01-31T12:15:00+01:00")
+    update: dict[str, Any] = {}
+    if receipt.buyer_nip is not None:
+        update["buyer_nip"] = normalise_nip(receipt.buyer_nip)
+        if update["buyer_nip"] is None:
+            errors.append(f"buyer_nip: {receipt.buyer_nip!r} is not a valid NIP")
+    receipt_id = receipt_id_for(
+        chain_id, receipt.store_id, receipt.till_id, receipt.number, receipt.issued_at
+    )
+    if given is not None and given != receipt_id:
+        errors.append(f"receipt_id: must be {receipt_id} (derived by the platform) or absent")
+    if errors:
+        return None, errors
+    receipt = receipt.model_copy(update=update | {"receipt_id": receipt_id})
+    env = events.envelope(
+        events.RECEIPT_SCANNED, receipt, tenant_id=chain_id, correlation_id=receipt_id
+    )
+    size = len(env.model_dump_json().encode())
+    if size > events.MAX_EVENT_BYTES:
+        return None, [f"<root>: the receipt takes {size} bytes, over {events.MAX_EVENT_BYTES}"]
+    return env, []
+
+
+# --- read model ---------------------------------------------------------------------------
+
+
+def receipts_collection(client: AsyncMongoClient) -> AsyncCollection:
+    return service_db(client, "receipt-ingest")[RECEIPTS]
+
+
+def _code_candidates(code: str) -> list[str]:
+    plain = normalise_code(code)
+    if not (10 <= len(plain) <= 32 and plain.isascii() and plain.isalnum()):
+        return []
+    typo_fixed = plain.translate(_CROCKFORD_TYPOS)  # a shopper typed O for 0, I or L for 1
+    return [plain] if typo_fixed == plain else [plain, typo_fixed]
+
+
+def receipt_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored receipt as the gateway shows it: each line with its invoiced and remaining
+    quantities; no code, no internal fields."""
+    receipt = doc["receipt"]
+    lines = []
+    for index, (line, state) in enumerate(zip(receipt["lines"], doc["lines"], strict=True)):
+        invoiced = Decimal(state["invoiced"])
+        remaining = Decimal(line["quantity"]) - invoiced
+        lines.append(
+            {k: line[k] for k in ("name", "quantity", "unit", "unit_gross", "vat_rate", "gross")}
+            | {"index": index, "invoiced": str(invoiced), "remaining": str(remaining)}
+        )
+    keep = ("receipt_id", "store_id", "till_id", "number", "issued_at", "payment_method")
+    return {k: receipt[k] for k in keep} | {
+        "chain_id": doc["tenant_id"],
+        "buyer_nip": doc.get("buyer_nip"),
+        "totals": receipt["totals"],
+        "total_gross": receipt["total_gross"],
+        "claimed_by": doc.get("claimed_by"),
+        "lines": lines,
+    }
+
+
+async def find_receipt_by_code(
+    client: AsyncMongoClient, chain_id: str | None, code: str
+) -> dict[str, Any] | None:
+    """The receipt with this code (as printed or typed: dashes, spaces, case and Crockford's
+    O/0, I/1, L/1 do not matter), in `chain_id` or, when None, in any chain. Looked up by
+    the code's hash. None if absent, or if the code is ambiguous across chains."""
+    collection = receipts_collection(client)
+    for candidate in _code_candidates(code):
+        query: dict[str, Any] = {"code_sha256": code_sha256(candidate)}
+        if chain_id is not None:
+            query["tenant_id"] = chain_id
+        found = await collection.find(query).limit(2).to_list(2)
+        if len(found) == 1:
+            return receipt_view(found[0])
+        if found:
+            return None
+    return None
