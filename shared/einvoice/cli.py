@@ -334,9 +334,7 @@ def _add_retail_commands(sub: Any, gateway: str, bootstrap: str) -> None:
     p.add_argument("--chain", default=demo.DEMO_CHAIN, help="the chain the POS key belongs to")
     p.add_argument("--store", default=demo.DEMO_STORE)
     p.add_argument("--till", default="K01")
-    p.add_argument(
-        "--pos-key", default=os.environ.get("EINVOICE_POS_KEY", demo.DEMO_CHAIN_POS_KEY)
-    )
+    p.add_argument("--pos-key", default=os.environ.get("EINVOICE_POS_KEY", demo.DEMO_CHAIN_POS_KEY))
     p.add_argument("--lines", type=int, default=6, help="number of receipt lines (1-500)")
     p.add_argument("--nip", help="the buyer's NIP, printed on the receipt")
     p.add_argument("--qr", metavar="FILE.png", help="write the receipt code's QR code here")

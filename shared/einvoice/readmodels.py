@@ -192,3 +192,58 @@ async def delivery(client: AsyncMongoClient, tenant_id: str, invoice_id: str) ->
     return await tracker_db(client)[DELIVERIES].find_one(
         {"_id": delivery_id(tenant_id, invoice_id)}
     )
+
+
+def _with_stage(rows: list[dict]) -> list[dict]:
+    for row in rows:
+        row["stage"] = stage_of(row)
+        if row["stage"] == "failed":
+            row["failed_stage"], row["failure_reasons"] = failure_of(row)
+    return rows
+
+
+async def shopper_invoices(client: AsyncMongoClient, shopper_id: str, limit: int = 200) -> list:
+    """A shopper's own invoices (every chain), newest first."""
+    cursor = (
+        tracker_db(client)[DELIVERIES]
+        .find({"shopper_id": shopper_id})
+        .sort("requested_at", -1)
+        .limit(limit)
+    )
+    return _with_stage(await cursor.to_list(None))
+
+
+async def shopper_invoice(
+    client: AsyncMongoClient, shopper_id: str, invoice_id: str
+) -> dict | None:
+    """One of the shopper's invoices; None for anybody else's."""
+    rows = (
+        await tracker_db(client)[DELIVERIES]
+        .find({"shopper_id": shopper_id, "invoice_id": invoice_id})
+        .to_list(1)
+    )
+    return _with_stage(rows)[0] if rows else None
+
+
+async def chain_invoices(
+    client: AsyncMongoClient,
+    tenant_id: str,
+    *,
+    issued_from: str | None = None,
+    issued_to: str | None = None,
+    store_id: str | None = None,
+    nip: str | None = None,
+    stage: str | None = None,
+    limit: int = 1000,
+) -> list[dict]:
+    """Every retail invoice of a chain, filtered; dates are ISO `YYYY-MM-DD` (issue date)."""
+    query: dict[str, Any] = {"tenant_id": tenant_id, "kind": "retail"}
+    if issued_from or issued_to:
+        query["issue_date"] = {k: v for k, v in (("$gte", issued_from), ("$lte", issued_to)) if v}
+    if store_id:
+        query["store_id"] = store_id
+    if nip:
+        query["buyer_nip"] = nip
+    cursor = tracker_db(client)[DELIVERIES].find(query).sort("requested_at", -1).limit(limit)
+    rows = _with_stage(await cursor.to_list(None))
+    return [r for r in rows if not stage or r["stage"] == stage]

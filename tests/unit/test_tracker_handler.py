@@ -189,6 +189,7 @@ def test_every_stage_topic_has_its_handler() -> None:
         events.MAIL_SENT: h.on_mail_sent,
         events.MAIL_FAILED: h.on_mail_failed,
         events.INVOICE_OPENED: h.on_opened,
+        events.RETAIL_REQUESTED: h.on_retail_requested,
     }
 
 
@@ -347,6 +348,8 @@ def test_dead_letter_topics_followed() -> None:
         "invoice.requested.dlq",
         "invoice.issued.dlq",
         "pdf.rendered.dlq",
+        "retail.invoice.requested.dlq",
+        "retail.invoice.reserved.dlq",
     ]
 
 

@@ -43,7 +43,7 @@ def _receipts_of(body: Any) -> list[Any]:
         return items
     if isinstance(body, dict):
         return [body]
-    raise _unprocessable("expected one receipt (a JSON object) or {\"receipts\": [...]}")
+    raise _unprocessable('expected one receipt (a JSON object) or {"receipts": [...]}')
 
 
 def _unprocessable(message: str, receipts: list[dict[str, Any]] | None = None) -> HTTPException:

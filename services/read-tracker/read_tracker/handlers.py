@@ -86,7 +86,10 @@ def _stage_handler(model: type[events.EventModel], fields: StageFields) -> Stage
     async def handle(event: events.Envelope, deps: Deps) -> list[Outgoing]:
         p = events.parse_payload(event, model)
         await deps.deliveries.update(
-            event.tenant_id, p.invoice_id, fields(event, p), _base(event, p.batch_id)
+            event.tenant_id,
+            p.invoice_id,
+            fields(event, p),
+            _base(event, getattr(p, "batch_id", None) or event.correlation_id),
         )
         return []
 
@@ -98,8 +101,26 @@ on_issued = _stage_handler(
     lambda e, p: {
         "issued_at": e.occurred_at,
         "number": p.number,
+        "issue_date": p.issue_date.isoformat(),
         "total_gross": str(p.totals.gross),
         "seller_name": p.seller.name,
+        "buyer_name": p.buyer.name,
+        "buyer_nip": p.buyer.nip,
+        "store_id": p.receipt.store_id if p.receipt else None,
+    },
+)
+# A shopper's request: its invoice is followed by the shopper (and the chain) by invoice id;
+# its "batch" is the receipt.
+on_retail_requested = _stage_handler(
+    events.RetailInvoiceRequested,
+    lambda e, p: {
+        "requested_at": e.occurred_at,
+        "kind": "retail",
+        "shopper_id": p.shopper_id,
+        "receipt_id": p.receipt_id,
+        "buyer_name": p.buyer.name,
+        "buyer_email": p.shopper_email,
+        "buyer_nip": p.buyer.nip,
     },
 )
 on_rejected = _stage_handler(
@@ -209,6 +230,7 @@ HANDLERS = {
     events.MAIL_SENT: on_mail_sent,
     events.MAIL_FAILED: on_mail_failed,
     events.INVOICE_OPENED: on_opened,
+    events.RETAIL_REQUESTED: on_retail_requested,
 }
 DEAD_LETTER_TOPICS = [
     events.dlq_topic(t)
@@ -216,6 +238,8 @@ DEAD_LETTER_TOPICS = [
         events.INVOICE_REQUESTED,
         events.INVOICE_ISSUED,
         events.PDF_RENDERED,
+        events.RETAIL_REQUESTED,
+        events.RETAIL_RESERVED,
     )
 ]
 

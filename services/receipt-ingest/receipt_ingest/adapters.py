@@ -34,7 +34,7 @@ class MongoReceipts:
     async def save_once(self, record: dict[str, Any]) -> dict[str, Any] | None:
         try:
             await self.collection.insert_one(record | {"stored_at": datetime.now(UTC)})
-        except DuplicateKeyError:
+        except DuplicateKeyError as exc:
             same_id = await self.collection.find_one({"_id": record["_id"]})
             if same_id is not None:
                 return same_id
@@ -44,5 +44,6 @@ class MongoReceipts:
             if same_code is not None:
                 return same_code
             # The conflicting receipt vanished between insert and lookup: try again.
-            raise TransientError(f"duplicate key for {record['_id']} but no receipt holds it")
+            message = f"duplicate key for {record['_id']} but no receipt holds it"
+            raise TransientError(message) from exc
         return None
