@@ -123,12 +123,7 @@ async def batch_status(client: AsyncMongoClient, tenant_id: str, batch_id: str) 
 
 async def batch_invoices(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> list[dict]:
     cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id, "batch_ids": batch_id})
-    rows = await cursor.to_list(None)
-    for row in rows:
-        row["stage"] = stage_of(row)
-        if row["stage"] == "failed":
-            row["failed_stage"], row["failure_reasons"] = failure_of(row)
-        row.pop("_id", None)
+    rows = _with_stage(await cursor.to_list(None))
     return sorted(rows, key=lambda r: r.get("number") or "")
 
 
