@@ -41,6 +41,7 @@ status: ## state of every part and service
 	$(PY) deploy/local/launcher.py status
 
 test: install ## unit, integration and end-to-end tests (starts what they need)
+	bash deploy/local/ensure-chromium.sh
 	$(PY) -m pytest tests
 
 test-unit: $(VENV)/.synced ## unit tests only (no stack needed)

@@ -147,8 +147,8 @@ def receipt_view(doc: dict[str, Any]) -> dict[str, Any]:
     quantities; no code, no internal fields."""
     receipt = doc["receipt"]
     lines = []
-    for index, (line, state) in enumerate(zip(receipt["lines"], doc["lines"], strict=True)):
-        invoiced = Decimal(state["invoiced"])
+    for index, (line, done) in enumerate(zip(receipt["lines"], doc["invoiced"], strict=True)):
+        invoiced = Decimal(str(done))
         remaining = Decimal(line["quantity"]) - invoiced
         lines.append(
             {k: line[k] for k in ("name", "quantity", "unit", "unit_gross", "vat_rate", "gross")}

@@ -1,3 +1,5 @@
+from typing import Literal
+
 from pydantic import IPvAnyNetwork, SecretStr
 
 from einvoice.settings import Settings
@@ -11,3 +13,22 @@ class GatewaySettings(Settings):
     # (addresses or CIDR ranges, e.g. ["10.0.0.0/8"]).
     trusted_proxies: list[IPvAnyNetwork] = []
     max_body_bytes: int = 32 * 1024 * 1024
+    # Shopper and chain-user accounts: their e-mails go through this SMTP server (the same
+    # variables as the mailer's: EINVOICE_SMTP_HOST, ..., EINVOICE_MAIL_FROM).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = 20.0
+    mail_from: str = "einvoice <faktury@einvoice.local>"
+    account_session_days: int = 14
+    # Fixed windows of this length; sign-in attempts that succeed are not counted.
+    account_rate_window_seconds: int = 900
+    account_login_limit_per_email: int = 10
+    account_login_limit_per_ip: int = 100
+    # Registrations, resent confirmations and reset requests, each per client IP (generous:
+    # shoppers on a shop's Wi-Fi share one address).
+    account_form_limit_per_ip: int = 60
+    # E-mails (confirmations, reset links) to one address.
+    account_mail_limit_per_email: int = 5

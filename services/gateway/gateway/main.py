@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
 from gateway import api, links, operator, pos
+from gateway.accounts import web as accounts
 from gateway.config import GatewaySettings
 from gateway.state import lifespan
 
@@ -25,6 +26,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     for router in (api.router, links.router, operator.router, pos.router):
         app.include_router(router)
+    app.include_router(accounts.router)
+    app.add_exception_handler(accounts.PageError, accounts.page_error)
 
     @app.exception_handler(operator.NotSignedIn)
     async def to_login(request: Request, exc: operator.NotSignedIn) -> Response:

@@ -50,7 +50,7 @@ def _unprocessable(message: str, receipts: list[dict[str, Any]] | None = None) -
     detail: dict[str, Any] = {"message": message}
     if receipts is not None:
         detail["receipts"] = receipts
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail)
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
 
 
 def _check_store(items: list[Any], store_id: str | None) -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
 from einvoice.bus import make_producer
-from einvoice.mongo import mongo_client
+from einvoice.mongo import mongo_client, service_db
 from einvoice.storage import ObjectStore, s3_client
 from einvoice.tenants import TenantDirectory
+from gateway.accounts.ratelimit import RateLimiter
+from gateway.accounts.store import RATE_LIMITS, AccountStore
 from gateway.config import GatewaySettings
 
 
@@ -24,6 +26,10 @@ class AppState:
     mongo: AsyncMongoClient
     store: ObjectStore
     tenants: TenantDirectory
+    # Shopper and chain-user accounts (with their sessions and one-time tokens), and the
+    # rate limits every replica shares; both in the gateway's own database.
+    accounts: AccountStore = field(init=False)
+    rate_limiter: RateLimiter = field(init=False)
 
 
 @asynccontextmanager
@@ -37,6 +43,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.app = AppState(
         settings, producer, mongo, ObjectStore(s3_client(settings), settings.s3_bucket), tenants
     )
+    gateway_db = service_db(mongo, "gateway")
+    app.state.app.accounts = AccountStore(gateway_db)
+    app.state.app.rate_limiter = RateLimiter(gateway_db[RATE_LIMITS])
+    await app.state.app.accounts.setup()
+    await app.state.app.rate_limiter.setup()
     try:
         yield
     finally:

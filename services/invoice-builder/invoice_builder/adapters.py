@@ -28,8 +28,8 @@ class MongoInvoices:
         await self.collection.create_index(
             [("tenant_id", ASCENDING), ("series", ASCENDING), ("seq", ASCENDING)],
             unique=True,
-            partialFilterExpression={"status": "issued"},
-            name="series_seq_unique",
+            partialFilterExpression={"status": "issued", "kind": "retail"},
+            name="retail_series_seq_unique",
         )
 
     async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
@@ -69,7 +69,12 @@ class MongoInvoices:
         doc_id = f"{record['tenant_id']}/{record['invoice_id']}"
         while True:
             last = await self.collection.find_one(
-                {"tenant_id": record["tenant_id"], "series": series, "status": "issued"},
+                {
+                    "tenant_id": record["tenant_id"],
+                    "series": series,
+                    "status": "issued",
+                    "kind": "retail",
+                },
                 {"seq": 1},
                 sort=[("seq", DESCENDING)],
             )

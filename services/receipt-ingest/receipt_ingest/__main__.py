@@ -3,29 +3,44 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from functools import partial
 
 from einvoice import events
-from einvoice.mongo import mongo_client
+from einvoice.mongo import mongo_client, service_db
 from einvoice.receipts import receipts_collection
 from einvoice.service import run_service
+from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
-from receipt_ingest.adapters import MongoReceipts
+from receipt_ingest.adapters import MongoReceipts, MongoReservations
 from receipt_ingest.config import IngestSettings
 from receipt_ingest.handlers import Deps, on_receipt_scanned
+from receipt_ingest.retail import RetailDeps, on_invoice_rejected, on_retail_requested
 
 SERVICE = "receipt-ingest"
 
 
 async def main(settings: IngestSettings, stop: asyncio.Event) -> None:
     client = mongo_client(settings)
+    tenants = TenantDirectory(settings.kafka_bootstrap)
+    await tenants.start()
     try:
         receipts = MongoReceipts(receipts_collection(client))
         await receipts.setup()
-        deps = Deps(receipts=receipts)
-        handlers = {events.RECEIPT_SCANNED: partial(on_receipt_scanned, deps=deps)}
-        await consume(settings, SERVICE, handlers, stop)
+        reservations = MongoReservations(
+            receipts_collection(client), service_db(client, SERVICE)["refusals"]
+        )
+        retail = RetailDeps(receipts=reservations, tenants=tenants, now=lambda: datetime.now(UTC))
+        handlers = {
+            events.RECEIPT_SCANNED: partial(on_receipt_scanned, deps=Deps(receipts=receipts)),
+            events.RETAIL_REQUESTED: partial(on_retail_requested, deps=retail),
+            events.INVOICE_REJECTED: partial(on_invoice_rejected, deps=retail),
+        }
+        # invoice.rejected is read-tracker's to dead-letter; this service only listens.
+        owned = frozenset({events.RECEIPT_SCANNED, events.RETAIL_REQUESTED})
+        await consume(settings, SERVICE, handlers, stop, dead_letters_for=owned)
     finally:
+        await tenants.stop()
         await client.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from pymongo import ASCENDING
@@ -47,3 +48,63 @@ class MongoReceipts:
             message = f"duplicate key for {record['_id']} but no receipt holds it"
             raise TransientError(message) from exc
         return None
+
+
+@dataclass
+class MongoReservations:
+    """Per-line invoiced quantities live on the receipt document (decimal strings, changed
+    only by compare-and-set on `version`); refusals in their own collection."""
+
+    receipts: AsyncCollection
+    refusals: AsyncCollection
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        return await self.receipts.find_one({"_id": key})
+
+    async def reserve(
+        self,
+        key: str,
+        version: int,
+        invoice_id: str,
+        picks: dict[int, Decimal],
+        invoiced: list[str],
+    ) -> bool:
+        reservation = {
+            "invoice_id": invoice_id,
+            "at": datetime.now(UTC),
+            "picks": {str(i): str(q) for i, q in picks.items()},
+        }
+        result = await self.receipts.update_one(
+            {"_id": key, "version": version},
+            {
+                "$set": {"invoiced": invoiced},
+                "$inc": {"version": 1},
+                "$push": {"reservations": reservation},
+            },
+        )
+        return result.modified_count == 1
+
+    async def release(self, key: str, version: int, invoice_id: str, invoiced: list[str]) -> bool:
+        doc = await self.receipts.find_one({"_id": key, "version": version})
+        if doc is None:
+            return False
+        reservations = [
+            r | {"released": True} if r["invoice_id"] == invoice_id else r
+            for r in doc.get("reservations", [])
+        ]
+        result = await self.receipts.update_one(
+            {"_id": key, "version": version},
+            {"$set": {"invoiced": invoiced, "reservations": reservations}, "$inc": {"version": 1}},
+        )
+        return result.modified_count == 1
+
+    async def decided(self, invoice_id: str) -> dict[str, Any] | None:
+        return await self.refusals.find_one({"_id": invoice_id})
+
+    async def refuse_once(self, invoice_id: str, reasons: list[str]) -> dict[str, Any]:
+        record = {"_id": invoice_id, "reasons": reasons, "at": datetime.now(UTC)}
+        try:
+            await self.refusals.insert_one(record)
+        except DuplicateKeyError:
+            return await self.refusals.find_one({"_id": invoice_id})
+        return record

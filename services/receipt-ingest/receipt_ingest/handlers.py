@@ -53,16 +53,16 @@ def check_totals(receipt: events.ReceiptScanned) -> list[str]:
         if total.vat_rate in declared:
             problems.append(f"totals list rate {_rate(total.vat_rate)} twice")
         declared[total.vat_rate] = total.gross
-    for rate, gross in by_rate.items():
-        if rate not in declared:
-            problems.append(f"totals lack rate {_rate(rate)} (its lines sum to {gross})")
-        elif declared[rate] != gross:
-            problems.append(
-                f"totals for rate {_rate(rate)} {declared[rate]} != sum of its lines {gross}"
-            )
     for rate, gross in declared.items():
         if rate not in by_rate:
             problems.append(f"totals list rate {_rate(rate)} ({gross}) but no line has it")
+        elif by_rate[rate] != gross:
+            problems.append(
+                f"totals for rate {_rate(rate)} {gross} != sum of its lines {by_rate[rate]}"
+            )
+    for rate, gross in by_rate.items():
+        if rate not in declared:
+            problems.append(f"totals lack rate {_rate(rate)} (its lines sum to {gross})")
     lines_total = sum((line.gross for line in receipt.lines), start=Decimal(0))
     if lines_total != receipt.total_gross:
         problems.append(f"total_gross {receipt.total_gross} != sum of lines {lines_total}")
@@ -78,7 +78,7 @@ def check_receipt(receipt: events.ReceiptScanned) -> list[str]:
 
 def receipt_record(event: events.Envelope, receipt: events.ReceiptScanned) -> dict[str, Any]:
     """The stored receipt: the till's receipt as it came, plus what claiming and invoicing
-    need (code and its hash, per-line invoiced quantities, the claim, a version for
+    need (code and its hash, the invoiced quantity of each line, the claim, a version for
     compare-and-set updates)."""
     return {
         "_id": receipt_key(event.tenant_id, receipt.receipt_id),
@@ -92,10 +92,7 @@ def receipt_record(event: events.Envelope, receipt: events.ReceiptScanned) -> di
         "code_sha256": code_sha256(receipt.code),
         "buyer_nip": normalise_nip(receipt.buyer_nip) if receipt.buyer_nip else None,
         "receipt": receipt.model_dump(mode="json"),
-        "lines": [
-            {"index": i, "quantity": format(line.quantity, "f"), "invoiced": "0"}
-            for i, line in enumerate(receipt.lines)
-        ],
+        "invoiced": ["0"] * len(receipt.lines),  # per line, as decimal strings
         "claimed_by": None,
         "version": 0,
         "scanned_event_id": event.event_id,

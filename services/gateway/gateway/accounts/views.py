@@ -1,0 +1,145 @@
+"""Rendering account pages: the form token and its cookie, the session cookie, redirects
+that keep the chosen language, and the short notice pages."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import BackgroundTasks, Request, status
+from fastapi.responses import RedirectResponse, Response
+
+from gateway.accounts.deps import SESSION_COOKIE, SignedIn, csrf_cookie_name, form_csrf
+from gateway.accounts.mail import AccountMail, SmtpSender, compose, deliver
+from gateway.accounts.service import Limits
+from gateway.accounts.store import Account
+from gateway.config import GatewaySettings
+from gateway.i18n import language
+from gateway.pages import render
+from gateway.state import AppState
+
+
+def _secure(settings: GatewaySettings) -> bool:
+    return settings.environment != "local"
+
+
+def page(
+    request: Request,
+    state: AppState,
+    signed: SignedIn | None,
+    name: str,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    settings = state.settings
+    csrf, new_cookie = form_csrf(request, settings, signed)
+    response = render(request, name, status_code=status_code, csrf=csrf, signed=signed, **context)
+    if new_cookie:
+        response.set_cookie(
+            csrf_cookie_name(settings),
+            new_cookie,
+            max_age=7 * 24 * 3600,
+            path="/",
+            secure=_secure(settings),
+            httponly=True,
+            samesite="lax",
+        )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def notice(
+    request: Request,
+    state: AppState,
+    signed: SignedIn | None,
+    title: str,
+    message: str,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    """A short page: a title and a message (text keys), optionally `link` + `link_text`."""
+    context = {"link": None, "link_text": None, "minutes": None} | context
+    return page(
+        request,
+        state,
+        signed,
+        "account_notice.html",
+        status_code=status_code,
+        failed=status_code >= 400,
+        title=title,
+        message=message,
+        **context,
+    )
+
+
+def too_many(request: Request, state: AppState, signed: SignedIn | None) -> Response:
+    seconds = state.rate_limiter.retry_after(Limits.of(state.settings).window_seconds)
+    response = notice(
+        request,
+        state,
+        signed,
+        "acc_limited_title",
+        "acc_limited",
+        status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+        minutes=max(1, math.ceil(seconds / 60)),
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def localized(request: Request, path: str, **params: str) -> str:
+    """`path` with the query, keeping an explicitly chosen language."""
+    if request.query_params.get("lang"):
+        params["lang"] = language(request)
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def redirect(request: Request, path: str, **params: str) -> RedirectResponse:
+    return RedirectResponse(localized(request, path, **params), status.HTTP_303_SEE_OTHER)
+
+
+def landing(account: Account) -> str:
+    return "/chain" if account.role == "chain" else "/me"
+
+
+def safe_next(value: str | None) -> str | None:
+    """Only a path on this site (no `//host`, no scheme) is a place to return to."""
+    if not value or len(value) > 512 or not value.startswith("/") or value.startswith("//"):
+        return None
+    if "\\" in value or any(ord(c) < 0x20 for c in value) or value.startswith("/account"):
+        return None
+    return value
+
+
+def start_session(response: Response, token: str, settings: GatewaySettings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.account_session_days * 24 * 3600,
+        path="/",
+        secure=_secure(settings),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def end_session(response: Response, settings: GatewaySettings) -> None:
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=_secure(settings), httponly=True, samesite="lax"
+    )
+
+
+def send_later(
+    background: BackgroundTasks, request: Request, state: AppState, mail: AccountMail | None
+) -> None:
+    """Send after the response, so how long SMTP takes tells nothing about the account."""
+    if mail is None:
+        return
+    settings = state.settings
+    message = compose(
+        mail, lang=language(request), base_url=settings.public_base_url, sender=settings.mail_from
+    )
+    background.add_task(deliver, SmtpSender(settings), message, mail.kind)
