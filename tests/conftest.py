@@ -11,11 +11,12 @@ import secrets
 import subprocess
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
 
-from einvoice import events
+from einvoice import demo, events
 from einvoice.bus import make_producer
 from einvoice.tenants import hash_api_key, publish_tenant
 from tests.support import (
@@ -107,3 +108,44 @@ async def tenant(services: bool, stack: dict[str, str]) -> Tenant:
 @pytest.fixture(scope="session")
 def services_started_here(services: bool) -> bool:
     return services
+
+
+@dataclass(frozen=True)
+class Chain:
+    chain_id: str
+    chain_key: str
+    store_key: str
+
+
+async def register_chain(
+    bootstrap: str, accounting_email: str = "ksiegowosc@chain.test", store: str = "S001"
+) -> Chain:
+    """A retail chain with a chain-wide POS key and one bound to `store`."""
+    chain = Chain(
+        f"chain-{uuid.uuid4().hex[:10]}", secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    )
+    config = events.TenantConfig(
+        tenant_id=chain.chain_id,
+        name="Sklepy Testowe „Żabka-nie-Żabka” Sp. z o.o.",
+        kind="retail",
+        seller=events.Party.model_validate(demo.DEMO_CHAIN_SELLER),
+        pos_keys=[
+            events.PosKey(sha256=hash_api_key(chain.chain_key)),
+            events.PosKey(sha256=hash_api_key(chain.store_key), store_id=store),
+        ],
+        accounting_email=accounting_email,
+    )
+    producer = make_producer(bootstrap, "tests")
+    await producer.start()
+    try:
+        await publish_tenant(producer, config)
+    finally:
+        await producer.stop()
+    return chain
+
+
+async def push(key: str, body: Any) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=30) as client:
+        return await client.post(
+            "/api/v1/receipts", json=body, headers={"Authorization": f"Bearer {key}"}
+        )

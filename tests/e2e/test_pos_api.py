@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-import secrets
 import subprocess
-import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,57 +17,17 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from einvoice import demo, events
-from einvoice.bus import make_producer
 from einvoice.dlq import show
 from einvoice.mongo import mongo_client
 from einvoice.receipts import find_receipt_by_code, receipts_collection
 from einvoice.settings import Settings
-from einvoice.tenants import hash_api_key, publish_tenant
 from einvoice.topics import partitions_of
+from tests.conftest import Chain, push, register_chain
 from tests.support import GATEWAY, ROOT, eventually
 
 pytestmark = [pytest.mark.e2e]
 
 STORE = "S001"
-
-
-@dataclass(frozen=True)
-class Chain:
-    chain_id: str
-    chain_key: str
-    store_key: str
-
-
-async def register_chain(bootstrap: str) -> Chain:
-    """A retail chain with a chain-wide POS key and one bound to `STORE`."""
-    chain = Chain(
-        f"chain-{uuid.uuid4().hex[:10]}", secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    )
-    config = events.TenantConfig(
-        tenant_id=chain.chain_id,
-        name="Sklepy Testowe „Żabka-nie-Żabka” Sp. z o.o.",
-        kind="retail",
-        seller=events.Party.model_validate(demo.DEMO_CHAIN_SELLER),
-        pos_keys=[
-            events.PosKey(sha256=hash_api_key(chain.chain_key)),
-            events.PosKey(sha256=hash_api_key(chain.store_key), store_id=STORE),
-        ],
-        accounting_email="ksiegowosc@chain.test",
-    )
-    producer = make_producer(bootstrap, "tests")
-    await producer.start()
-    try:
-        await publish_tenant(producer, config)
-    finally:
-        await producer.stop()
-    return chain
-
-
-async def push(key: str, body: Any) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=GATEWAY, timeout=30) as client:
-        return await client.post(
-            "/api/v1/receipts", json=body, headers={"Authorization": f"Bearer {key}"}
-        )
 
 
 @pytest.fixture(scope="module")
