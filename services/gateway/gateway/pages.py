@@ -33,7 +33,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     context |= {"t": texts(request), "lang": lang, "other": "en" if lang == "pl" else "pl"}
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; media-src 'self' blob: mediastream:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     response.headers["Referrer-Policy"] = "no-referrer"
