@@ -136,6 +136,7 @@ def up() -> None:
     say("== topics and demo tenant")
     subprocess.run([str(EINVOICE), "create-topics"], check=True, env=service_env())
     subprocess.run([str(EINVOICE), "seed-demo"], check=True, env=service_env())
+    subprocess.run([str(EINVOICE), "seed-demo-chain"], check=True, env=service_env())
     say("== services")
     start_services()
 
@@ -173,6 +174,19 @@ def run_demo() -> None:
         env=service_env() | {"EINVOICE_API_KEY": api_key},
         check=False,
     )
+    say("== demo till receipt (retail)")
+    qr_file = RUN / "demo-receipt-qr.png"
+    till = subprocess.run(
+        [str(EINVOICE), "till", "push", "--lines", "5", "--qr", str(qr_file)],
+        env=service_env(),
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    sys.stdout.write(till.stdout)
+    code = next(
+        (line.split()[-1] for line in till.stdout.splitlines() if "code" in line.lower()), "?"
+    )
     demo_mails = _maildev_count(f"DEMO/{stamp}/")
     say("")
     say(
@@ -187,6 +201,8 @@ def run_demo() -> None:
         f"(header Authorization: Bearer {api_key})"
     )
     say(f"  mail catcher     {MAILDEV}   ({demo_mails} demo e-mails of this run arrived)")
+    say(f"  shopper portal   {GATEWAY}/account/register   (then add the receipt code {code}")
+    say(f"                   or scan the QR code in {qr_file})")
     say(
         "  stack            Kafka 127.0.0.1:9092, S3 http://127.0.0.1:8333, "
         "MongoDB 127.0.0.1:27017, SMTP 127.0.0.1:1025"
