@@ -149,3 +149,38 @@ async def push(key: str, body: Any) -> httpx.Response:
         return await client.post(
             "/api/v1/receipts", json=body, headers={"Authorization": f"Bearer {key}"}
         )
+
+
+@dataclass(frozen=True)
+class ChainUser:
+    email: str
+    password: str
+    chain_id: str
+
+
+CHAIN_USER_PASSWORD = "kasa fiskalna 2024 zielona"
+
+
+async def create_chain_account(
+    chain_id: str, email: str | None = None, password: str = CHAIN_USER_PASSWORD
+) -> ChainUser:
+    """A verified user of the retail chain `chain_id`, straight in the gateway's database
+    (chain users have no self-registration; `gateway.accounts.admin.create_chain_user`)."""
+    from pymongo import AsyncMongoClient
+
+    from einvoice.mongo import service_db
+    from gateway.accounts.admin import create_chain_user
+
+    email = email or f"kasa@{uuid.uuid4().hex[:10]}.chain-user.test"
+    mongo = AsyncMongoClient(local_settings()["mongo_url"], tz_aware=True)
+    try:
+        await create_chain_user(service_db(mongo, "gateway"), email, password, chain_id)
+    finally:
+        await mongo.close()
+    return ChainUser(email, password, chain_id)
+
+
+@pytest.fixture(scope="session")
+def chain_user(services: bool):
+    """A factory: `await chain_user(chain_id)` creates a signed-in-able chain user."""
+    return create_chain_account

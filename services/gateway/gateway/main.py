@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
-from gateway import api, links, operator, pos, shop
+from gateway import api, chain, links, operator, pos, shop
 from gateway.accounts import web as accounts
 from gateway.config import GatewaySettings
 from gateway.state import lifespan
@@ -27,7 +27,14 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         https_only=settings.environment != "local",
         max_age=8 * 3600,
     )
-    for router in (api.router, links.router, operator.router, pos.router, shop.router):
+    for router in (
+        api.router,
+        links.router,
+        operator.router,
+        pos.router,
+        shop.router,
+        chain.router,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(accounts.router)

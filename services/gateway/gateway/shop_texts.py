@@ -106,6 +106,56 @@ SHOP = {
         "Saved. The changes apply from the next invoice on.",
     ),
     "chain_template_error": ("Szablon nie działa", "The template does not work"),
+    "chain_pdf": ("PDF", "PDF"),
+    "chain_count": ("Faktur: {n}", "Invoices: {n}"),
+    "chain_truncated": (
+        "Pokazano pierwsze {n} faktur. Zawęź filtry albo pobierz eksport CSV.",
+        "Showing the first {n} invoices. Narrow the filters or download the CSV export.",
+    ),
+    "chain_clear": ("Wyczyść filtry", "Clear the filters"),
+    "chain_no_match": (
+        "Żadna faktura nie pasuje do filtrów.",
+        "No invoice matches the filters.",
+    ),
+    "chain_store_any": ("wszystkie sklepy", "every store"),
+    "chain_logo_current": ("Obecne logo", "Current logo"),
+    "chain_logo_remove": ("Usuń logo", "Remove the logo"),
+    "chain_preview_hint": (
+        "Podgląd otwiera przykładową fakturę z wpisanymi ustawieniami, bez zapisywania.",
+        "The preview opens a sample invoice with these settings, without saving them.",
+    ),
+    "chain_line": ("wiersz {n}", "line {n}"),
+    "chain_err_syntax": ("Błąd składni szablonu", "Template syntax error"),
+    "chain_err_sandbox": (
+        "Szablon używa czegoś, czego piaskownica zabrania",
+        "The template uses something the sandbox forbids",
+    ),
+    "chain_err_render": (
+        "Błąd przy wypełnianiu szablonu przykładową fakturą",
+        "Error filling the template with a sample invoice",
+    ),
+    "chain_err_pdf": (
+        "Z tego szablonu nie da się zbudować PDF",
+        "No PDF can be built from this template",
+    ),
+    "chain_err_color": (
+        "Kolor musi mieć postać #rrggbb (podano: {value}).",
+        "A colour must look like #rrggbb (given: {value}).",
+    ),
+    "chain_err_logo_size": ("Logo może mieć najwyżej 256 kB.", "The logo may be 256 kB at most."),
+    "chain_err_logo_png": (
+        "Logo musi być plikiem PNG.",
+        "The logo must be a PNG file.",
+    ),
+    "chain_err_template_long": (
+        "Szablon może mieć najwyżej {n} znaków.",
+        "The template may have {n} characters at most.",
+    ),
+    "chain_err_too_big": (
+        "Logo i szablon razem są za duże. Zmniejsz logo albo skróć szablon.",
+        "The logo and the template together are too large. Use a smaller logo or a shorter "
+        "template.",
+    ),
 }
 
 for _key, (_pl, _en) in SHOP.items():

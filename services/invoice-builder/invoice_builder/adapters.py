@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,10 +13,19 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from einvoice.bus import TransientError
+
+# Each try loses only to an invoice that took the number meanwhile; this many in a row means
+# something else is wrong (say, another index refusing the insert), not contention.
+MAX_NUMBER_ATTEMPTS = 50
+
 
 @dataclass
 class MongoInvoices:
     collection: AsyncCollection
+    _series_locks: defaultdict[tuple[str, str], asyncio.Lock] = field(
+        default_factory=lambda: defaultdict(asyncio.Lock), init=False
+    )
 
     async def setup(self) -> None:
         # One issued invoice per number and tenant, even with concurrent builder replicas.
@@ -67,7 +78,15 @@ class MongoInvoices:
         gap; a concurrent issue that took the same number makes the insert fail on the
         unique index, and the next number is tried."""
         doc_id = f"{record['tenant_id']}/{record['invoice_id']}"
-        while True:
+        # Within one process the series' numbers are taken one at a time; the unique index
+        # settles the rare race between replicas.
+        async with self._series_locks[(record["tenant_id"], series)]:
+            return await self._insert_next(record, series, number_of, doc_id)
+
+    async def _insert_next(
+        self, record: dict[str, Any], series: str, number_of: Callable[[int], str], doc_id: str
+    ) -> dict[str, Any]:
+        for _ in range(MAX_NUMBER_ATTEMPTS):
             last = await self.collection.find_one(
                 {
                     "tenant_id": record["tenant_id"],
@@ -82,6 +101,7 @@ class MongoInvoices:
             number = number_of(seq)
             doc = record | {
                 "_id": doc_id,
+                "kind": "retail",
                 "series": series,
                 "seq": seq,
                 "number": number,
@@ -96,3 +116,4 @@ class MongoInvoices:
                     return stored
                 continue  # the number went to a concurrent invoice: take the next one
             return doc
+        raise TransientError(f"no free number in {series} after {MAX_NUMBER_ATTEMPTS} tries")
