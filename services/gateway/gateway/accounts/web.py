@@ -7,12 +7,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from gateway.accounts import portal, recovery, signin, signup
+from gateway.accounts import recovery, signin, signup
 from gateway.accounts.deps import PageError, SignInRequired
 from gateway.pages import render
 
 router = APIRouter(tags=["accounts"], include_in_schema=False)
-for _part in (signup.router, signin.router, recovery.router, portal.router):
+for _part in (signup.router, signin.router, recovery.router):
     router.include_router(_part)
 
 
