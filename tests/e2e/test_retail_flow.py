@@ -42,9 +42,11 @@ async def chain(services: bool, stack: dict[str, str]) -> tuple[Chain, str]:
     return created, domain
 
 
-async def pushed_receipt(chain: Chain, lines: list[dict[str, Any]]) -> dict[str, Any]:
+async def pushed_receipt(
+    chain: Chain, lines: list[dict[str, Any]], issued_at: datetime | None = None
+) -> dict[str, Any]:
     receipt = demo.demo_receipt(
-        random.Random(uuid.uuid4().int), lines=len(lines), issued_at=datetime.now(UTC)
+        random.Random(uuid.uuid4().int), lines=len(lines), issued_at=issued_at or datetime.now(UTC)
     )
     receipt["lines"] = lines
     totals: dict[str, float] = {}
