@@ -115,14 +115,24 @@ class Chain:
     chain_id: str
     chain_key: str
     store_key: str
+    accounting_email: str = "ksiegowosc@chain.test"
+
+    @property
+    def mail_domain(self) -> str:
+        """The chain's own e-mail domain: shoppers' test addresses go there too."""
+        return self.accounting_email.split("@", 1)[1]
 
 
 async def register_chain(
-    bootstrap: str, accounting_email: str = "ksiegowosc@chain.test", store: str = "S001"
+    bootstrap: str, accounting_email: str | None = None, store: str = "S001"
 ) -> Chain:
-    """A retail chain with a chain-wide POS key and one bound to `store`."""
+    """A retail chain with a chain-wide POS key and one bound to `store`; its accounting
+    address is on a domain of its own unless given."""
     chain = Chain(
-        f"chain-{uuid.uuid4().hex[:10]}", secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        f"chain-{uuid.uuid4().hex[:10]}",
+        secrets.token_urlsafe(24),
+        secrets.token_urlsafe(24),
+        accounting_email or f"ksiegowosc@{uuid.uuid4().hex[:8]}.chain.test",
     )
     config = events.TenantConfig(
         tenant_id=chain.chain_id,
@@ -133,7 +143,7 @@ async def register_chain(
             events.PosKey(sha256=hash_api_key(chain.chain_key)),
             events.PosKey(sha256=hash_api_key(chain.store_key), store_id=store),
         ],
-        accounting_email=accounting_email,
+        accounting_email=chain.accounting_email,
     )
     producer = make_producer(bootstrap, "tests")
     await producer.start()
@@ -142,6 +152,23 @@ async def register_chain(
     finally:
         await producer.stop()
     return chain
+
+
+async def known_chain(bootstrap: str, accounting_email: str | None = None) -> Chain:
+    """A new retail chain, once the gateway accepts its POS key."""
+    chain = await register_chain(bootstrap, accounting_email)
+
+    async def known() -> bool:
+        return (await push(chain.chain_key, {})).status_code == 422  # known, empty receipt
+
+    await eventually(known, timeout=30, what="the gateway to learn the test chain")
+    return chain
+
+
+@pytest.fixture(scope="module")
+async def chain(services: bool, stack: dict[str, str]) -> Chain:
+    """A fresh retail chain for each test module."""
+    return await known_chain(stack["kafka_bootstrap"])
 
 
 async def push(key: str, body: Any) -> httpx.Response:

@@ -21,7 +21,7 @@ import pytest
 from pypdf import PdfReader
 
 from einvoice import demo, events, readmodels
-from tests.conftest import Chain, ChainUser, push, register_chain
+from tests.conftest import Chain, ChainUser, known_chain, push
 from tests.e2e.browser import PHONE, chromium, screenshot
 from tests.e2e.test_retail_flow import delivery, send, shopper_request
 from tests.support import GATEWAY, eventually
@@ -158,24 +158,12 @@ async def settled(stack: dict[str, str], chain_id: str, ids: list[str]) -> dict[
     return await eventually(all_done, timeout=120, interval=1, what="the invoices to settle")
 
 
-async def ready_chain(stack: dict[str, str]) -> Chain:
-    chain = await register_chain(
-        stack["kafka_bootstrap"], f"ksiegowosc@{uuid.uuid4().hex[:8]}.test"
-    )
-
-    async def known() -> bool:
-        return (await push(chain.chain_key, {})).status_code == 422
-
-    await eventually(known, timeout=30, what="the gateway to learn the chain")
-    return chain
-
-
 @pytest.fixture(scope="module")
 async def world(services: bool, stack: dict[str, str], chain_user) -> dict[str, Any]:
     """Chain X: invoice A (store S001, a private buyer whose name starts with `=`), B (store
     S002, a company with a NIP), F (refused: more than the receipt has); chain Y: one
     invoice. All settled (mailed or failed) before the tests look."""
-    x, y = await ready_chain(stack), await ready_chain(stack)
+    x, y = await known_chain(stack["kafka_bootstrap"]), await known_chain(stack["kafka_bootstrap"])
     domain = f"{uuid.uuid4().hex[:8]}.shoppers.test"
     nip = demo.valid_nip(random.Random(uuid.uuid4().int))
     ra = await pushed(x, "S001")

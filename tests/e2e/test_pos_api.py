@@ -22,23 +22,12 @@ from einvoice.mongo import mongo_client
 from einvoice.receipts import find_receipt_by_code, receipts_collection
 from einvoice.settings import Settings
 from einvoice.topics import partitions_of
-from tests.conftest import Chain, push, register_chain
+from tests.conftest import Chain, push
 from tests.support import GATEWAY, ROOT, eventually
 
 pytestmark = [pytest.mark.e2e]
 
 STORE = "S001"
-
-
-@pytest.fixture(scope="module")
-async def chain(services: bool, stack: dict[str, str]) -> Chain:
-    created = await register_chain(stack["kafka_bootstrap"])
-
-    async def known() -> bool:
-        return (await push(created.chain_key, {})).status_code == 422  # known, empty receipt
-
-    await eventually(known, timeout=30, what="the gateway to learn the test chain")
-    return created
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,9 @@ import pytest
 from PIL import Image
 
 from einvoice.receipts import qr_png
-from tests.conftest import push, register_chain
 from tests.e2e.browser import PHONE, chromium, register_and_sign_in, screenshot
 from tests.e2e.test_retail_flow import LINES, pushed_receipt
-from tests.support import GATEWAY, eventually
+from tests.support import GATEWAY
 
 pytestmark = [pytest.mark.e2e]
 
@@ -32,19 +31,6 @@ def qr_video(code: str, path: Path, size: tuple[int, int] = (640, 480), frames: 
         for _ in range(frames):
             out.write(b"FRAME\n" + planes)
     return path
-
-
-@pytest.fixture(scope="module")
-async def chain(services: bool, stack: dict[str, str]):
-    created = await register_chain(
-        stack["kafka_bootstrap"], f"ksiegowosc@{uuid.uuid4().hex[:8]}.chain.test"
-    )
-
-    async def known() -> bool:
-        return (await push(created.chain_key, {})).status_code == 422
-
-    await eventually(known, timeout=30, what="the gateway to learn the chain")
-    return created
 
 
 async def test_the_camera_reads_the_receipts_qr_code(chain, tmp_path) -> None:

@@ -22,24 +22,12 @@ from einvoice import demo, events, readmodels
 from einvoice.bus import Outgoing, make_producer, publish
 from einvoice.mongo import mongo_client
 from einvoice.settings import Settings
-from tests.conftest import Chain, push, register_chain
+from tests.conftest import Chain, push
 from tests.support import eventually, mails_to
 
 pytestmark = [pytest.mark.e2e]
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000/i/[A-Za-z0-9_-]{43,}")
-
-
-@pytest.fixture(scope="module")
-async def chain(services: bool, stack: dict[str, str]) -> tuple[Chain, str]:
-    domain = f"{uuid.uuid4().hex[:8]}.chain.test"
-    created = await register_chain(stack["kafka_bootstrap"], f"ksiegowosc@{domain}")
-
-    async def known() -> bool:
-        return (await push(created.chain_key, {})).status_code == 422
-
-    await eventually(known, timeout=30, what="the gateway to learn the chain")
-    return created, domain
 
 
 async def pushed_receipt(
@@ -145,7 +133,7 @@ async def delivery(
 
 
 async def test_a_shoppers_invoice_for_two_of_five_lines(chain, stack) -> None:
-    chain_, domain = chain
+    chain_, domain = chain, chain.mail_domain
     receipt = await pushed_receipt(chain_, LINES)
     email = f"klientka@{domain}"
     request = shopper_request(
@@ -180,7 +168,7 @@ async def test_a_shoppers_invoice_for_two_of_five_lines(chain, stack) -> None:
 
 
 async def test_simultaneous_requests_never_over_invoice_a_line(chain, stack) -> None:
-    chain_, domain = chain
+    chain_, domain = chain, chain.mail_domain
     receipt = await pushed_receipt(chain_, LINES)
     # Line 4 has 3 pieces: 24 shoppers' requests for 1 piece each arrive at once.
     requests = [

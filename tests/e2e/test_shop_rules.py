@@ -15,7 +15,6 @@ import pytest
 
 from einvoice.mongo import service_db
 from gateway.accounts.admin import create_account
-from tests.conftest import push, register_chain
 from tests.e2e.test_retail_flow import LINES, pushed_receipt
 from tests.support import GATEWAY, eventually, local_settings
 
@@ -55,19 +54,6 @@ async def claim(client: httpx.AsyncClient, code: str) -> httpx.Response:
 
 
 BUYER = {"name": "Ola Żak", "street": "ul. Polna 1", "postal_code": "00-001", "city": "Warszawa"}
-
-
-@pytest.fixture(scope="module")
-async def chain(services: bool, stack: dict[str, str]):
-    created = await register_chain(
-        stack["kafka_bootstrap"], f"ksiegowosc@{uuid.uuid4().hex[:8]}.chain.test"
-    )
-
-    async def known() -> bool:
-        return (await push(created.chain_key, {})).status_code == 422
-
-    await eventually(known, timeout=30, what="the gateway to learn the chain")
-    return created
 
 
 async def test_receipt_codes_cannot_be_guessed(chain) -> None:

@@ -10,24 +10,11 @@ import uuid
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import push, register_chain
 from tests.e2e.browser import PHONE, chromium, register_and_sign_in, screenshot
 from tests.e2e.test_retail_flow import LINES, pushed_receipt
 from tests.support import GATEWAY, eventually
 
 pytestmark = [pytest.mark.e2e]
-
-
-@pytest.fixture(scope="module")
-async def chain(services: bool, stack: dict[str, str]):
-    domain = f"{uuid.uuid4().hex[:8]}.chain.test"
-    created = await register_chain(stack["kafka_bootstrap"], f"ksiegowosc@{domain}")
-
-    async def known() -> bool:
-        return (await push(created.chain_key, {})).status_code == 422
-
-    await eventually(known, timeout=30, what="the gateway to learn the chain")
-    return created
 
 
 async def test_a_shopper_turns_a_receipt_into_an_invoice_in_the_browser(chain) -> None:

@@ -1,11 +1,9 @@
-from typing import Literal
-
 from pydantic import IPvAnyNetwork, SecretStr
 
-from einvoice.settings import Settings
+from einvoice.smtp import SmtpSettings
 
 
-class GatewaySettings(Settings):
+class GatewaySettings(SmtpSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     session_secret: SecretStr
@@ -13,15 +11,8 @@ class GatewaySettings(Settings):
     # (addresses or CIDR ranges, e.g. ["10.0.0.0/8"]).
     trusted_proxies: list[IPvAnyNetwork] = []
     max_body_bytes: int = 32 * 1024 * 1024
-    # Shopper and chain-user accounts: their e-mails go through this SMTP server (the same
-    # variables as the mailer's: EINVOICE_SMTP_HOST, ..., EINVOICE_MAIL_FROM).
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 1025
-    smtp_tls: Literal["none", "starttls", "tls"] = "none"
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_timeout: float = 20.0
-    mail_from: str = "einvoice <faktury@einvoice.local>"
+    # Shopper and chain-user accounts' e-mails go through the SMTP server of SmtpSettings
+    # (the same variables as the mailer's: EINVOICE_SMTP_HOST, ..., EINVOICE_MAIL_FROM).
     account_session_days: int = 14
     # Fixed windows of this length; sign-in attempts that succeed are not counted.
     account_rate_window_seconds: int = 900

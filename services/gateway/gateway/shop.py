@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import RedirectResponse, Response
 from pymongo.errors import DuplicateKeyError
 from stdnum.pl import nip as stdnum_nip
@@ -22,7 +22,7 @@ import gateway.shop_texts  # noqa: F401  (registers the page texts)
 from einvoice import events, readmodels
 from einvoice.bus import Outgoing, publish
 from einvoice.receipts import find_receipt_by_code, receipt_key, receipt_view, receipts_collection
-from gateway.accounts.deps import RequireCsrf, ShopperDep, SignedInDep
+from gateway.accounts.deps import PageError, RequireCsrf, ShopperDep, SignedInDep
 from gateway.accounts.store import Account
 from gateway.accounts.views import page
 from gateway.deps import ClientIpDep, StateDep
@@ -63,6 +63,24 @@ async def _my_receipt(
         return None
     doc = await receipts_collection(state.mongo).find_one({"_id": key})
     return receipt_view(doc) if doc else None
+
+
+class ReceiptNotFound(PageError):
+    status_code = 404
+    text_key = "shop_not_found"
+
+
+async def my_receipt(
+    chain_id: str, receipt_id: str, state: StateDep, account: ShopperDep
+) -> dict[str, Any]:
+    """A receipt this shopper claimed; anybody else's is simply not found."""
+    receipt = await _my_receipt(state, account, chain_id, receipt_id)
+    if receipt is None:
+        raise ReceiptNotFound
+    return receipt
+
+
+MyReceipt = Annotated[dict[str, Any], Depends(my_receipt)]
 
 
 def _redirect(url: str, request: Request) -> RedirectResponse:
@@ -140,18 +158,8 @@ async def receipt_page(
     state: StateDep,
     account: ShopperDep,
     signed: SignedInDep,
+    receipt: MyReceipt,
 ) -> Response:
-    receipt = await _my_receipt(state, account, chain_id, receipt_id)
-    if receipt is None:
-        return page(
-            request,
-            state,
-            signed,
-            "account_notice.html",
-            status_code=404,
-            title="shop_receipt",
-            message="shop_not_found",
-        )
     return _receipt_form(request, state, signed, account, receipt, form=None, errors=[])
 
 
@@ -191,18 +199,8 @@ async def request_invoice(
     state: StateDep,
     account: ShopperDep,
     signed: SignedInDep,
+    receipt: MyReceipt,
 ) -> Response:
-    receipt = await _my_receipt(state, account, chain_id, receipt_id)
-    if receipt is None:
-        return page(
-            request,
-            state,
-            signed,
-            "account_notice.html",
-            status_code=404,
-            title="shop_receipt",
-            message="shop_not_found",
-        )
     form = await request.form()
     t = texts(request)
     picks, errors = _picks(form, receipt, t)

@@ -10,6 +10,7 @@ import aiosmtplib
 from pymongo.asynchronous.collection import AsyncCollection
 
 from einvoice.bus import TransientError
+from einvoice.smtp import send_message
 from mailer.config import MailerSettings
 from mailer.handlers import PermanentSmtpError
 
@@ -37,18 +38,8 @@ class SmtpSender:
     settings: MailerSettings
 
     async def send(self, message: EmailMessage) -> None:
-        s = self.settings
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                timeout=s.smtp_timeout,
-                use_tls=s.smtp_tls == "tls",
-                start_tls=s.smtp_tls == "starttls",
-                username=s.smtp_user,
-                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-            )
+            await send_message(self.settings, message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise PermanentSmtpError(f"recipient refused: {exc}") from exc
         except aiosmtplib.SMTPResponseException as exc:

@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from einvoice.log import get_logger
+from einvoice.smtp import send_message
 from gateway.config import GatewaySettings
 from gateway.i18n import TEXTS
 
@@ -60,17 +61,7 @@ class SmtpSender:
     settings: GatewaySettings
 
     async def send(self, message: EmailMessage) -> None:
-        s = self.settings
-        await aiosmtplib.send(
-            message,
-            hostname=s.smtp_host,
-            port=s.smtp_port,
-            timeout=s.smtp_timeout,
-            use_tls=s.smtp_tls == "tls",
-            start_tls=s.smtp_tls == "starttls",
-            username=s.smtp_user,
-            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-        )
+        await send_message(self.settings, message)
 
 
 async def deliver(sender: Sender, message: EmailMessage, kind: str) -> None:
