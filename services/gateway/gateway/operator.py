@@ -1,6 +1,7 @@
 """The operator's pages: batches, their progress, and receipt confirmations.
 
-The operator signs in with the tenant's API key; the session cookie holds only the tenant id.
+The operator signs in with the tenant's API key; the session lives on the server (the cookie
+holds a random id) and remembers which key opened it.
 Views and downloads here are never recorded as the customer's opens.
 """
 
@@ -8,14 +9,17 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from einvoice import events, readmodels
+from einvoice.tenants import hash_api_key
 from gateway.deps import StateDep
 from gateway.pages import render
+from gateway.state import AppState
 
 router = APIRouter(prefix="/operator", tags=["operator"], include_in_schema=False)
 
@@ -36,8 +40,25 @@ class NotSignedIn(Exception):
     """Raised to send the browser to the login form."""
 
 
-def operator_tenant(request: Request, state: StateDep) -> events.TenantConfig:
-    tenant = state.tenants.get(request.session.get("tenant_id", ""))
+OPERATOR_COOKIE = "einvoice_operator"
+OPERATOR_SESSION = timedelta(hours=8)
+
+
+async def _signed_in_tenant(request: Request, state: AppState) -> events.TenantConfig | None:
+    """The tenant of a live server-side operator session whose API key is still the
+    tenant's: signing out, or replacing a leaked key, ends the sessions opened with it."""
+    session = await state.operator_sessions.get(request.cookies.get(OPERATOR_COOKIE, "")[:128])
+    if session is None:
+        return None
+    tenant_id, _, key_sha256 = session.account_id.partition("\x1f")
+    tenant = state.tenants.get(tenant_id)
+    if tenant is None or key_sha256 not in tenant.api_key_sha256:
+        return None
+    return tenant
+
+
+async def operator_tenant(request: Request, state: StateDep) -> events.TenantConfig:
+    tenant = await _signed_in_tenant(request, state)
     if tenant is None:
         raise NotSignedIn
     return tenant
@@ -48,7 +69,7 @@ OperatorDep = Annotated[events.TenantConfig, Depends(operator_tenant)]
 
 @router.get("")
 async def home(request: Request, state: StateDep) -> Response:
-    tenant = state.tenants.get(request.session.get("tenant_id", ""))
+    tenant = await _signed_in_tenant(request, state)
     if tenant is None:
         return render(request, "operator_login.html", csrf=csrf_token(request), error=None)
     batches = await readmodels.recent_batches(state.mongo, tenant.tenant_id)
@@ -71,16 +92,37 @@ async def login(
             csrf=csrf_token(request),
             error="bad_key",
         )
+    await _close(request, state)
     request.session.clear()
-    request.session["tenant_id"] = tenant.tenant_id
-    return RedirectResponse("/operator", status_code=status.HTTP_303_SEE_OTHER)
+    token, _ = await state.operator_sessions.open(
+        f"{tenant.tenant_id}\x1f{hash_api_key(api_key.strip())}", OPERATOR_SESSION
+    )
+    response = RedirectResponse("/operator", status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        OPERATOR_COOKIE,
+        token,
+        max_age=int(OPERATOR_SESSION.total_seconds()),
+        path="/operator",
+        httponly=True,
+        samesite="strict",
+        secure=state.settings.environment != "local",
+    )
+    return response
 
 
 @router.post("/logout")
-async def logout(request: Request, csrf: Annotated[str, Form()]) -> Response:
+async def logout(request: Request, state: StateDep, csrf: Annotated[str, Form()]) -> Response:
     check_csrf(request, csrf)
+    await _close(request, state)
     request.session.clear()
-    return RedirectResponse("/operator", status_code=status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse("/operator", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(OPERATOR_COOKIE, path="/operator")
+    return response
+
+
+async def _close(request: Request, state: AppState) -> None:
+    if token := request.cookies.get(OPERATOR_COOKIE, "")[:128]:
+        await state.operator_sessions.close(token)
 
 
 @router.get("/batches/{batch_id}")

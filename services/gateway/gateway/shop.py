@@ -21,6 +21,7 @@ from stdnum.pl import nip as stdnum_nip
 import gateway.shop_texts  # noqa: F401  (registers the page texts)
 from einvoice import events, readmodels
 from einvoice.bus import Outgoing, publish
+from einvoice.mongo import service_db
 from einvoice.receipts import find_receipt_by_code, receipt_key, receipt_view, receipts_collection
 from gateway.accounts.deps import PageError, RequireCsrf, ShopperDep, SignedInDep
 from gateway.accounts.store import Account
@@ -38,7 +39,7 @@ CLAIMS = "claims"
 
 
 def _claims(state: AppState) -> Any:
-    return state.mongo["einvoice_gateway"][CLAIMS]
+    return service_db(state.mongo, "gateway")[CLAIMS]
 
 
 async def _claim(state: AppState, chain_id: str, receipt_id: str, account_id: str) -> str:
@@ -68,6 +69,15 @@ async def _my_receipt(
 class ReceiptNotFound(PageError):
     status_code = 404
     text_key = "shop_not_found"
+
+
+class InvoiceNotFound(PageError):
+    status_code = 404
+    text_key = "shop_invoice_not_found"
+
+
+def _requests(state: AppState) -> Any:
+    return service_db(state.mongo, "gateway")["shop_requests"]
 
 
 async def my_receipt(
@@ -223,6 +233,8 @@ async def request_invoice(
     event = events.envelope(
         events.RETAIL_REQUESTED, payload, tenant_id=chain_id, correlation_id=receipt_id
     )
+    # Remembered so the shopper's invoice page can wait for it (and nobody else's).
+    await _requests(state).insert_one({"_id": invoice_id, "account_id": account.account_id})
     await publish(state.producer, [Outgoing.of(event, receipt_id)], "gateway")
     return _redirect(f"/me/invoices/{invoice_id}", request)
 
@@ -300,6 +312,10 @@ async def invoice_page(
     invoice_id: str, request: Request, state: StateDep, account: ShopperDep, signed: SignedInDep
 ) -> Response:
     invoice = await readmodels.shopper_invoice(state.mongo, account.account_id, invoice_id)
+    if invoice is None and not await _requests(state).find_one(
+        {"_id": invoice_id, "account_id": account.account_id}
+    ):
+        raise InvoiceNotFound  # not (yet) in the read model, and not asked for by this shopper
     response = page(
         request,
         state,

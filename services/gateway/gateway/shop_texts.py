@@ -63,6 +63,7 @@ SHOP = {
         "Every line of this receipt has been invoiced already.",
     ),
     "shop_invoice": ("Faktura", "Invoice"),
+    "shop_invoice_not_found": ("Nie ma takiej faktury.", "There is no such invoice."),
     "shop_status": ("Status", "Status"),
     "shop_download": ("Pobierz PDF", "Download the PDF"),
     "shop_wait": ("Trwa wystawianie faktury…", "Issuing the invoice…"),

@@ -15,6 +15,7 @@ from einvoice.mongo import mongo_client, service_db
 from einvoice.storage import ObjectStore, s3_client
 from einvoice.tenants import TenantDirectory
 from gateway.accounts.ratelimit import RateLimiter
+from gateway.accounts.sessions import SessionStore
 from gateway.accounts.store import RATE_LIMITS, AccountStore
 from gateway.config import GatewaySettings
 
@@ -30,6 +31,8 @@ class AppState:
     # rate limits every replica shares; both in the gateway's own database.
     accounts: AccountStore = field(init=False)
     rate_limiter: RateLimiter = field(init=False)
+    # The operators' sessions (signed in with a tenant's API key).
+    operator_sessions: SessionStore = field(init=False)
 
 
 @asynccontextmanager
@@ -48,6 +51,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.app.rate_limiter = RateLimiter(gateway_db[RATE_LIMITS])
     await app.state.app.accounts.setup()
     await app.state.app.rate_limiter.setup()
+    app.state.app.operator_sessions = SessionStore(gateway_db["operator_sessions"])
+    await app.state.app.operator_sessions.setup()
     try:
         yield
     finally:
