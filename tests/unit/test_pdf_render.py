@@ -508,3 +508,10 @@ def test_an_inline_png_or_jpeg_logo_is_the_only_data_uri_allowed() -> None:
     assert render._link_callback("data:image/png;base64,<script>", None) != (
         "data:image/png;base64,<script>"
     )
+
+
+def test_a_receipts_moment_prints_as_its_date_in_poland() -> None:
+    from datetime import UTC, datetime
+
+    assert render.format_date(datetime(2026, 11, 21, 23, 30, tzinfo=UTC)) == "2026-11-22"
+    assert render.format_date(datetime(2026, 7, 1, 21, 59, tzinfo=UTC)) == "2026-07-01"

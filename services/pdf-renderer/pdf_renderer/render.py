@@ -22,10 +22,11 @@ import functools
 import io
 import logging
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
@@ -116,10 +117,14 @@ def format_vat_rate(rate: str) -> str:
     return f"{rate}%" if rate.isdigit() else rate
 
 
-def format_date(value: date | None) -> str:
+def format_date(value: date | datetime | None) -> str:
+    """ISO dates; a moment (a receipt's time) as its date in Poland."""
+    if isinstance(value, datetime):
+        value = value.astimezone(WARSAW).date()
     return value.isoformat() if value else ""
 
 
+WARSAW = ZoneInfo("Europe/Warsaw")
 _NRB = re.compile(r"^(PL)?(\d{26})$")
 
 
