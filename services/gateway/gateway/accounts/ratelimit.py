@@ -40,14 +40,19 @@ class RateLimiter:
             "$inc": {"count": 1},
             "$setOnInsert": {"purpose": purpose, "expires_at": ends + timedelta(minutes=1)},
         }
-        for _ in range(2):  # two replicas creating the same window: one insert loses, retry
+        for _ in range(3):  # two replicas creating the same window: one insert loses, retry
             try:
                 counter = await self.collection.find_one_and_update(
                     {"_id": key}, update, upsert=True, return_document=ReturnDocument.AFTER
                 )
-                return counter["count"] <= limit
             except DuplicateKeyError:
                 continue
+            if counter is None:
+                # Seen once on the local MongoDB-wire server (an upsert answering without the
+                # document): the increment happened, so read the counter back.
+                counter = await self.collection.find_one({"_id": key})
+            if counter is not None:
+                return counter["count"] <= limit
         return False
 
     async def refund(self, purpose: str, subject: str, window_seconds: int) -> None:
