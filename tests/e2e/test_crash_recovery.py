@@ -112,3 +112,73 @@ async def test_killed_services_resume_without_losing_or_doubling_anything(
 async def _at_least(domain: str, count: int) -> list | None:
     found = await mails_to(domain)
     return found if len(found) >= count else None
+
+
+async def test_retail_numbers_stay_gapless_when_the_builder_is_killed(
+    chain, stack: dict[str, str], services_started_here: bool
+) -> None:
+    """30 shoppers' requests (one receipt each); invoice-builder is killed with SIGKILL while
+    it numbers them and started again: every invoice gets exactly one number, and the
+    chain's series has no gap and no duplicate."""
+    if not services_started_here:
+        pytest.skip(
+            "the services were already running (make run?); not killing what "
+            "this session did not start"
+        )
+    from einvoice import readmodels
+    from einvoice.mongo import mongo_client
+    from einvoice.settings import Settings
+    from tests.e2e.test_retail_flow import LINES, delivery, pushed_receipt, send, shopper_request
+
+    receipts = await asyncio.gather(*(pushed_receipt(chain, LINES) for _ in range(30)))
+    requests = [
+        shopper_request(chain.chain_id, r["receipt_id"], f"k{i}@{chain.mail_domain}", [(0, "1")])
+        for i, r in enumerate(receipts)
+    ]
+    await send(stack["kafka_bootstrap"], requests)
+
+    async def some_issued() -> list | None:
+        found = await asyncio.gather(
+            *(
+                delivery(
+                    stack, chain.chain_id, r.payload["invoice_id"], {"issued", "rendered", "mailed"}
+                )
+                for r in requests
+            )
+        )
+        done = [f for f in found if f]
+        return done if done else None
+
+    before = await eventually(some_issued, timeout=120, interval=0.05, what="the first numbers")
+    _kill_hard("invoice-builder")
+    await asyncio.to_thread(
+        subprocess.run,
+        [str(PYTHON), str(LAUNCHER_SCRIPT), "services"],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+
+    async def all_mailed() -> list | None:
+        found = await asyncio.gather(
+            *(
+                delivery(stack, chain.chain_id, r.payload["invoice_id"], {"mailed", "failed"})
+                for r in requests
+            )
+        )
+        return found if all(found) else None
+
+    outcomes = await eventually(all_mailed, timeout=300, interval=1, what="all 30 invoices")
+    assert all(readmodels.stage_of(o) == "mailed" for o in outcomes)
+    client = mongo_client(Settings(**stack))
+    try:
+        rows = await readmodels.chain_invoices(client, chain.chain_id)
+    finally:
+        await client.close()
+    numbers = sorted(r["number"] for r in rows)
+    print(
+        f"\nbuilder killed after {len(before)} of 30 retail invoices were numbered; "
+        f"series {numbers[0]} .. {numbers[-1]}, {len(numbers)} numbers"
+    )
+    assert len(numbers) == 30
+    assert [int(n.rsplit("/", 1)[1]) for n in numbers] == list(range(1, 31))
