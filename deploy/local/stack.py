@@ -28,6 +28,7 @@ part to answer; default 120 for Kafka, 60 for the others).
 
 from __future__ import annotations
 
+import abc
 import argparse
 import base64
 import contextlib
@@ -387,7 +388,7 @@ def run_logged(cmd: list[str], log_path: Path, cwd: Path | None = None, env=None
 
 
 @dataclass
-class Part:
+class Part(abc.ABC):
     name: str
     port: int
     address: str
@@ -413,27 +414,27 @@ class Part:
     def conf_dir(self) -> Path:
         return CONF_DIR / self.name
 
-    # to be provided by subclasses
-    def installed(self) -> bool:
-        raise NotImplementedError
+    # provided by each part
+    @abc.abstractmethod
+    def installed(self) -> bool: ...
 
-    def install(self) -> None:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def install(self) -> None: ...
 
-    def version(self) -> str:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def version(self) -> str: ...
 
-    def command(self) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def command(self) -> list[str]: ...
 
-    def probe(self) -> tuple[bool, str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def probe(self) -> tuple[bool, str]: ...
 
     def answers(self) -> bool:
         """Is anything answering on the main port (cheap check used for reuse)?"""
         return tcp_open(self.port)
 
-    def prepare(self) -> None:
+    def prepare(self) -> None:  # noqa: B027 (optional hook; most parts need nothing)
         """Before start: render configs, format storage..."""
 
     def env(self) -> dict[str, str]:

@@ -106,7 +106,7 @@ class FakeCollection:
                 elif op == "$unset":
                     doc.pop(key, None)
                 elif op != "$setOnInsert":
-                    raise NotImplementedError(op)
+                    raise ValueError(f"the fake does not support {op}")
 
     async def find_one_and_update(
         self,
