@@ -201,7 +201,7 @@ def run_demo() -> None:
         f"(header Authorization: Bearer {api_key})"
     )
     say(f"  mail catcher     {MAILDEV}   ({demo_mails} demo e-mails of this run arrived)")
-    say(f"  shopper portal   {GATEWAY}/account/register   (then add the receipt code {code}")
+    say(f"  shopper portal   {GATEWAY}/account/register   (then add the receipt code {code},")
     say(f"                   or scan the QR code in {qr_file})")
     say(
         "  stack            Kafka 127.0.0.1:9092, S3 http://127.0.0.1:8333, "
