@@ -250,6 +250,11 @@ class InvoiceOpened(EventModel):
     opened_at: datetime
     ip: str
     user_agent: str | None
+    browser_signals: list[str] = Field(
+        default_factory=list,
+        description="What only a person's browser sends: accept-language, sec-fetch-user "
+        "(a click), landing-cookie (the landing page was shown before the download).",
+    )
 
 
 class InvoiceConfirmed(EventModel):

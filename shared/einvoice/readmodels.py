@@ -134,8 +134,13 @@ async def confirmations(
     batch_id: str | None = None,
     invoice_id: str | None = None,
     limit: int = 500,
+    include_flagged: bool = False,
 ) -> list[dict]:
+    """Recorded opens, newest first; without `include_flagged` only those that count (a
+    person's, not a link scanner's)."""
     query: dict[str, Any] = {"tenant_id": tenant_id}
+    if not include_flagged:
+        query["counted"] = {"$ne": False}
     if batch_id:
         query["batch_id"] = batch_id
     if invoice_id:

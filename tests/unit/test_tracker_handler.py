@@ -72,6 +72,7 @@ def opened(opened_at: datetime, **overrides) -> events.InvoiceOpened:
         "opened_at": opened_at,
         "ip": IP,
         "user_agent": "Mozilla/5.0 (Thunderbird)",
+        "browser_signals": ["accept-language", "sec-fetch-user", "landing-cookie"],
     }
     return events.InvoiceOpened.model_validate(data | overrides)
 
@@ -200,7 +201,12 @@ async def test_opens_are_stored_once_and_only_the_first_is_first(deps, deliverie
     first_ev = event_of(events.INVOICE_OPENED, opened(T), event_id="open-1")
     later_ev = event_of(
         events.INVOICE_OPENED,
-        opened(T + timedelta(hours=2), action="view", ip="198.51.100.9", user_agent=None),
+        opened(
+            T + timedelta(hours=2),
+            action="view",
+            ip="198.51.100.9",
+            user_agent="Mozilla/5.0 (iPhone)",
+        ),
         event_id="open-2",
     )
 
@@ -226,6 +232,8 @@ async def test_opens_are_stored_once_and_only_the_first_is_first(deps, deliverie
         "ip": IP,
         "host": "host-7.example.pl",
         "user_agent": "Mozilla/5.0 (Thunderbird)",
+        "flags": [],
+        "counted": True,
     }
     assert deliveries.opens["open-2"]["host"] is None
     d = doc(deliveries)
@@ -358,3 +366,41 @@ async def test_issued_from_builder_output_round_trips(deps, deliveries) -> None:
     invoice = issued_invoice(invoice_id="inv-9", number="FV/9")
     await h.on_issued(issued_event(invoice), deps)
     assert doc(deliveries, "inv-9")["number"] == "FV/9"
+
+
+# --- scanners -----------------------------------------------------------------------------
+
+SAFE_LINKS_IP = "40.92.12.7"  # Microsoft Exchange Online Protection
+
+
+@pytest.mark.parametrize(
+    ("overrides", "flags"),
+    [
+        ({"user_agent": "Mozilla/5.0 (compatible; Barracuda Sentinel)"}, ["scanner_agent"]),
+        ({"user_agent": "python-requests/2.32"}, ["scanner_agent"]),
+        ({"user_agent": None}, ["scanner_agent"]),
+        ({"browser_signals": []}, ["no_browser_behaviour"]),
+        ({"ip": SAFE_LINKS_IP}, ["datacentre_right_after_sending"]),
+    ],
+)
+async def test_a_scanners_open_is_recorded_but_confirms_nothing(
+    deps, deliveries, overrides, flags
+) -> None:
+    deliveries.docs[(TENANT, "inv-1")] = {"invoice_id": "inv-1", "mailed_at": T}
+    ev = event_of(
+        events.INVOICE_OPENED, opened(T + timedelta(seconds=8), **overrides), event_id="scan"
+    )
+    assert await h.on_opened(ev, deps) == []
+    assert deliveries.opens["scan"]["flags"] == flags
+    assert deliveries.opens["scan"]["counted"] is False
+    assert "first_opened_at" not in deliveries.docs[(TENANT, "inv-1")]
+
+
+async def test_a_person_from_a_datacentre_range_long_after_sending_counts(deps, deliveries):
+    deliveries.docs[(TENANT, "inv-1")] = {"invoice_id": "inv-1", "mailed_at": T}
+    ev = event_of(
+        events.INVOICE_OPENED, opened(T + timedelta(hours=3), ip=SAFE_LINKS_IP), event_id="late"
+    )
+    [out] = await h.on_opened(ev, deps)
+    assert decoded(out)["payload"]["first_open"] is True
+    assert deliveries.opens["late"]["counted"] is True

@@ -77,11 +77,20 @@ async def batch_progress(
 
 @router.get("/confirmations")
 async def list_confirmations(
-    state: StateDep, tenant: TenantDep, batch_id: str | None = None, invoice_id: str | None = None
+    state: StateDep,
+    tenant: TenantDep,
+    batch_id: str | None = None,
+    invoice_id: str | None = None,
+    include_flagged: bool = False,
 ) -> dict[str, Any]:
-    """Every recorded open: time, IP, reverse-DNS host and user agent."""
+    """Every open that confirms receipt: time, IP, reverse-DNS host and user agent. With
+    `include_flagged=true` also the opens flagged as link scanners (with their `flags`)."""
     rows = await readmodels.confirmations(
-        state.mongo, tenant.tenant_id, batch_id=batch_id, invoice_id=invoice_id
+        state.mongo,
+        tenant.tenant_id,
+        batch_id=batch_id,
+        invoice_id=invoice_id,
+        include_flagged=include_flagged,
     )
     return {"confirmations": rows}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from datetime import UTC, datetime
 
@@ -26,13 +28,45 @@ async def landing(token: str, request: Request, state: StateDep) -> Response:
         return render(request, "link_invalid.html", status_code=404)
     delivery = await readmodels.delivery(state.mongo, link["tenant_id"], link["invoice_id"])
     tenant = state.tenants.get(link["tenant_id"])
-    return render(
+    response = render(
         request,
         "landing.html",
         token=token,
         delivery=delivery or {},
         seller=tenant.name if tenant else "",
     )
+    # A browser that showed this page sends the cookie back with the download; a scanner
+    # that posts the form without rendering the page usually does not.
+    response.set_cookie(
+        SEEN_COOKIE,
+        _seen(state, token),
+        max_age=7 * 24 * 3600,
+        path=f"/i/{token}",
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.environment != "local",
+    )
+    return response
+
+
+SEEN_COOKIE = "einvoice_seen"
+
+
+def _seen(state: StateDep, token: str) -> str:
+    key = state.settings.session_secret.get_secret_value().encode()
+    return hmac.new(key, b"seen:" + token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def browser_signals(request: Request, state: StateDep, token: str) -> list[str]:
+    """What a person's browser sends with the download and a script rarely does."""
+    signals = []
+    if request.headers.get("accept-language"):
+        signals.append("accept-language")
+    if request.headers.get("sec-fetch-user") == "?1":  # a navigation the user activated
+        signals.append("sec-fetch-user")
+    if hmac.compare_digest(request.cookies.get(SEEN_COOKIE, ""), _seen(state, token)):
+        signals.append("landing-cookie")
+    return signals
 
 
 @router.post("/i/{token}/download", include_in_schema=False)
@@ -50,6 +84,7 @@ async def download(token: str, request: Request, state: StateDep, ip: ClientIpDe
         opened_at=datetime.now(UTC),
         ip=ip,
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
+        browser_signals=browser_signals(request, state, token),
     )
     event = events.envelope(
         events.INVOICE_OPENED, opened, tenant_id=link["tenant_id"], correlation_id=link["batch_id"]

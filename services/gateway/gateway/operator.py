@@ -147,7 +147,9 @@ async def batch_page(
 async def confirmations_page(
     request: Request, state: StateDep, tenant: OperatorDep, batch_id: str | None = None
 ) -> Response:
-    rows = await readmodels.confirmations(state.mongo, tenant.tenant_id, batch_id=batch_id)
+    rows = await readmodels.confirmations(
+        state.mongo, tenant.tenant_id, batch_id=batch_id, include_flagged=True
+    )
     return render(
         request,
         "operator_confirmations.html",

@@ -28,6 +28,7 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
         deps = Deps(
             deliveries=deliveries,
             reverse_dns=partial(reverse_dns, wait_seconds=settings.reverse_dns_timeout),
+            scanner_window_seconds=settings.scanner_window_seconds,
         )
         handlers: dict[str, Handler] = {
             topic: partial(handler, deps=deps) for topic, handler in HANDLERS.items()

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from einvoice import events
 from einvoice.bus import Outgoing, emit
 from einvoice.log import get_logger
+from read_tracker.scanners import scanner_flags
 
 log = get_logger(__name__)
 
@@ -46,6 +47,8 @@ StageHandler = Callable[["events.Envelope", "Deps"], Awaitable[list[Outgoing]]]
 class Deps:
     deliveries: Deliveries
     reverse_dns: ReverseDns
+    # An open this soon after sending, from a data-centre range, is a scanner's.
+    scanner_window_seconds: int = 120
 
 
 def _base(event: events.Envelope, batch_id: str) -> dict[str, Any]:
@@ -158,8 +161,13 @@ on_mail_failed = _stage_handler(
 
 
 async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    """Record every open; only one that looks like a person confirms the invoice."""
     p = events.parse_payload(event, events.InvoiceOpened)
     host = await deps.reverse_dns(p.ip)
+    delivery = await deps.deliveries.get(event.tenant_id, p.invoice_id)
+    flags = scanner_flags(
+        p, (delivery or {}).get("mailed_at"), window_seconds=deps.scanner_window_seconds
+    )
     record = {
         "_id": event.event_id,
         "tenant_id": event.tenant_id,
@@ -171,9 +179,12 @@ async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
         "ip": p.ip,
         "host": host,
         "user_agent": p.user_agent,
+        "flags": flags,
+        "counted": not flags,
     }
     await deps.deliveries.add_open(record)
-    delivery = await deps.deliveries.get(event.tenant_id, p.invoice_id)
+    if flags:
+        return []  # recorded for the operator, never a confirmation
     earlier = delivery.get("first_opened_at") if delivery else None
     # MongoDB keeps milliseconds: a redelivered first open compares equal within one.
     first_open = earlier is None or abs(earlier - p.opened_at) < timedelta(milliseconds=1)

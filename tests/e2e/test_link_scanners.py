@@ -1,0 +1,82 @@
+"""Link scanners fetch every URL of a message: the landing page, HEAD, and a scanner's POST
+of the download are recorded (for the operator) but confirm nothing; a person's download
+does, with IP and host."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from einvoice.demo import demo_invoices
+from tests.conftest import Tenant
+from tests.support import GATEWAY, eventually, mails_to
+
+pytestmark = [pytest.mark.e2e]
+
+LINK = re.compile(r"http://127\.0\.0\.1:8000/i/[A-Za-z0-9_-]{43,}")
+BROWSER = {
+    "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130",
+    "Accept-Language": "pl-PL,pl;q=0.9",
+}
+
+
+async def _confirmations(tenant: Tenant, batch_id: str, **params: str) -> list[dict]:
+    async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
+        response = await client.get(
+            "/api/v1/confirmations", params={"batch_id": batch_id, **params}
+        )
+    return response.json()["confirmations"]
+
+
+async def test_scanners_are_recorded_but_only_a_person_confirms(tenant: Tenant) -> None:
+    domain = f"scan.{tenant.email_domain}"
+    invoices = demo_invoices(1, seed=71, email_domain=domain, series="SCAN/2026/11")
+    async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
+        accepted = await client.post("/api/v1/batches", json={"invoices": invoices})
+    batch_id = accepted.json()["batch_id"]
+    mails = await eventually(lambda: mails_to(domain), timeout=90, what="the e-mail")
+    link = LINK.search(mails[0]["text"]).group(0)
+
+    async with httpx.AsyncClient() as scanner:  # no cookies kept between its requests
+        assert (await scanner.head(link)).status_code == 200
+        assert (await scanner.get(link)).status_code == 200
+        agent = {
+            "User-Agent": "Mozilla/5.0 (compatible; Barracuda Sentinel; +https://www.barracuda.com)"
+        }
+        assert (await scanner.post(f"{link}/download", headers=agent)).status_code == 200
+        assert (await scanner.post(f"{link}/download")).status_code == 200  # python-httpx
+
+    flagged = await eventually(
+        lambda: _at_least(tenant, batch_id, 2, include_flagged="true"),
+        timeout=30,
+        what="the scanners' opens to be recorded",
+    )
+    assert all(row["flags"] and row["counted"] is False for row in flagged)
+    assert {f for row in flagged for f in row["flags"]} >= {"scanner_agent"}
+    assert await _confirmations(tenant, batch_id) == [], "scanners confirm nothing"
+
+    async with httpx.AsyncClient(headers=BROWSER) as person:
+        await person.get(link)  # the landing page, as the browser shows it
+        downloaded = await person.post(f"{link}/download", headers={"Sec-Fetch-User": "?1"})
+        assert downloaded.status_code == 200
+
+    [confirmation] = await eventually(
+        lambda: _at_least(tenant, batch_id, 1), timeout=30, what="the person's confirmation"
+    )
+    assert confirmation["counted"] is True and confirmation["flags"] == []
+    assert confirmation["ip"] == "127.0.0.1" and confirmation["host"]
+    async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
+        status = (await client.get(f"/api/v1/batches/{batch_id}")).json()
+    assert status["counts"]["opened"] == 1
+    print(
+        f"\nscanner simulation: {len(flagged) + 2} fetches by scanners (HEAD, GET, 2 POSTs), "
+        f"{len(flagged)} opens recorded and flagged, 0 confirmations; 1 person, "
+        "1 confirmation"
+    )
+
+
+async def _at_least(tenant: Tenant, batch_id: str, count: int, **params: str) -> list | None:
+    rows = await _confirmations(tenant, batch_id, **params)
+    return rows if len(rows) >= count else None
