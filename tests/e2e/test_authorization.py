@@ -1024,7 +1024,14 @@ async def delivered_utility_invoice(tenant: Tenant, domain: str, run: str) -> di
         details = (await api.get(f"/api/v1/batches/{batch_id}", params={"details": "true"})).json()
         (row,) = details["invoices"]
         async with _client() as customer:
-            downloaded = await customer.post(f"/i/{token}/download")
+            # As a person's browser: the landing page first, then the button.
+            browser = {
+                "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+                "Accept-Language": "pl-PL",
+                "Sec-Fetch-User": "?1",
+            }
+            await customer.get(f"/i/{token}", headers=browser)
+            downloaded = await customer.post(f"/i/{token}/download", headers=browser)
             assert downloaded.status_code == 200
 
         async def confirmed() -> bool:
