@@ -186,3 +186,10 @@ async def _operator_sees_confirmations(tenant: Tenant, batch_id: str, row: dict)
         assert row["number"] in page.text
         pdf = await operator.get(f"/operator/invoices/{row['invoice_id']}/pdf")
         assert pdf.headers["content-type"] == "application/pdf"
+        export = await operator.get("/operator/confirmations.csv", params={"batch_id": batch_id})
+        assert export.headers["content-type"].startswith("text/csv")
+        assert export.content.startswith("\ufeff".encode())
+        lines = export.content.decode("utf-8-sig").splitlines()
+        assert lines[0].startswith("numer;otwarto (UTC);IP;host")
+        assert len(lines) == 1 + VALID
+        assert all(";127.0.0.1;" in line and ";tak;" in line for line in lines[1:])

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import csv
-import io
 import re
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -35,6 +33,7 @@ from gateway.accounts.deps import ChainUserDep, RequireCsrf, SignedInDep
 from gateway.accounts.views import notice, page
 from gateway.deps import StateDep
 from gateway.i18n import texts
+from gateway.spreadsheet import decimal_comma, safe_cell, spreadsheet_csv
 from pdf_renderer.render import render_invoice_html, render_invoice_pdf
 
 router = APIRouter(prefix="/chain", include_in_schema=False)
@@ -125,34 +124,13 @@ CSV_COLUMNS = (
     "status",
     "invoice_id",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> str:
-    """A text cell a spreadsheet will not run: `=`, `+`, `-`, `@` (and tab, CR) first get a
-    leading apostrophe (OWASP's CSV injection advice)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def decimal_comma(value: Any) -> str:
-    """`"1234.5"` -> `"1234,50"` (no thousands separator, so Excel reads a number)."""
-    if value is None or value == "":
-        return ""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        return safe_cell(value)
-    return f"{amount:f}".replace(".", ",")
 
 
 def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """UTF-8 with a BOM (Excel), `;`-separated, CRLF line ends, Polish decimal comma."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow(
+    """The chain's invoices as a spreadsheet (see `gateway.spreadsheet`)."""
+    return spreadsheet_csv(
+        CSV_COLUMNS,
+        (
             [
                 safe_cell(row.get("number")),
                 safe_cell(row.get("issue_date")),
@@ -163,8 +141,9 @@ def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
                 safe_cell(row.get("stage")),
                 safe_cell(row.get("invoice_id")),
             ]
-        )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+            for row in rows
+        ),
+    )
 
 
 def _safe_name(value: str) -> str:

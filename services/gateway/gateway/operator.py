@@ -8,6 +8,7 @@ Views and downloads here are never recorded as the customer's opens.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from datetime import timedelta
 from typing import Annotated
@@ -19,6 +20,7 @@ from einvoice import events, readmodels
 from einvoice.tenants import hash_api_key
 from gateway.deps import StateDep
 from gateway.pages import render
+from gateway.spreadsheet import safe_cell, spreadsheet_csv
 from gateway.state import AppState
 
 router = APIRouter(prefix="/operator", tags=["operator"], include_in_schema=False)
@@ -157,6 +159,53 @@ async def confirmations_page(
         rows=rows,
         batch_id=batch_id,
         csrf=csrf_token(request),
+    )
+
+
+CONFIRMATION_COLUMNS = (
+    "numer",
+    "otwarto (UTC)",
+    "IP",
+    "host",
+    "przeglądarka",
+    "potwierdza odbiór",
+    "powody wątpliwości",
+    "invoice_id",
+)
+
+
+@router.get("/confirmations.csv")
+async def confirmations_csv(
+    state: StateDep, tenant: OperatorDep, batch_id: str | None = None
+) -> Response:
+    """Every recorded open (also the scanners', marked) for a spreadsheet."""
+    rows = await readmodels.confirmations(
+        state.mongo, tenant.tenant_id, batch_id=batch_id, include_flagged=True, limit=100_000
+    )
+    body = spreadsheet_csv(
+        CONFIRMATION_COLUMNS,
+        (
+            [
+                safe_cell(r.get("number")),
+                r["opened_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                safe_cell(r.get("ip")),
+                safe_cell(r.get("host")),
+                safe_cell(r.get("user_agent")),
+                "nie" if r.get("flags") else "tak",
+                safe_cell(", ".join(r.get("flags") or [])),
+                safe_cell(r.get("invoice_id")),
+            ]
+            for r in rows
+        ),
+    )
+    name = "potwierdzenia" + (f"-{re.sub(r'[^A-Za-z0-9._-]+', '_', batch_id)}" if batch_id else "")
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
