@@ -31,6 +31,8 @@ TENANT_CONFIG = "tenant.config"
 # which reserves the picked quantities and hands invoice-builder a trusted invoice input.
 RETAIL_REQUESTED = "retail.invoice.requested"
 RETAIL_RESERVED = "retail.invoice.reserved"
+# An operator's command: send the invoice's e-mail again with a new link, revoking the old.
+MAIL_RESEND_REQUESTED = "mail.resend.requested"
 
 EVENT_TOPICS = (
     RECEIPT_SCANNED,
@@ -44,6 +46,7 @@ EVENT_TOPICS = (
     INVOICE_CONFIRMED,
     RETAIL_REQUESTED,
     RETAIL_RESERVED,
+    MAIL_RESEND_REQUESTED,
 )
 
 
@@ -242,6 +245,15 @@ class MailFailed(EventModel):
     permanent: bool
 
 
+class MailResendRequested(EventModel):
+    """Send the invoice's e-mail again (to the same recipients) with a new link; every
+    earlier link of the invoice is revoked."""
+
+    invoice_id: ShortText
+    batch_id: ShortText
+    request_id: ShortText
+
+
 class InvoiceOpened(EventModel):
     invoice_id: str
     batch_id: str
@@ -419,6 +431,7 @@ PAYLOADS: dict[str, type[EventModel]] = {
     TENANT_CONFIG: TenantConfig,
     RETAIL_REQUESTED: RetailInvoiceRequested,
     RETAIL_RESERVED: RetailInvoiceReserved,
+    MAIL_RESEND_REQUESTED: MailResendRequested,
 }
 
 

@@ -61,6 +61,7 @@ PRODUCERS = {
     events.TENANT_CONFIG: ("gateway / `einvoice seed-demo` (compacted)", "gateway, mailer"),
     events.RETAIL_REQUESTED: ("gateway (shopper portal)", "receipt-ingest, read-tracker"),
     events.RETAIL_RESERVED: ("receipt-ingest", "invoice-builder"),
+    events.MAIL_RESEND_REQUESTED: ("gateway (operator)", "mailer"),
 }
 
 

@@ -80,3 +80,37 @@ async def test_scanners_are_recorded_but_only_a_person_confirms(tenant: Tenant) 
 async def _at_least(tenant: Tenant, batch_id: str, count: int, **params: str) -> list | None:
     rows = await _confirmations(tenant, batch_id, **params)
     return rows if len(rows) >= count else None
+
+
+async def test_a_resent_email_brings_a_new_link_and_the_old_one_stops(tenant: Tenant) -> None:
+    domain = f"resend.{tenant.email_domain}"
+    invoices = demo_invoices(1, seed=72, email_domain=domain, series="RESEND/2026/11")
+    async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
+        batch_id = (await client.post("/api/v1/batches", json={"invoices": invoices})).json()[
+            "batch_id"
+        ]
+    first = await eventually(lambda: mails_to(domain), timeout=90, what="the first e-mail")
+    old_link = LINK.search(first[0]["text"]).group(0)
+
+    async with httpx.AsyncClient(base_url=GATEWAY) as operator:
+        login = await operator.get("/operator")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', login.text).group(1)
+        await operator.post("/operator/login", data={"api_key": tenant.api_key, "csrf": csrf})
+        page = await operator.get(f"/operator/batches/{batch_id}")
+        invoice_id = re.search(r"/operator/invoices/([^/]+)/resend", page.text).group(1)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        resent = await operator.post(f"/operator/invoices/{invoice_id}/resend", data={"csrf": csrf})
+        assert resent.status_code == 303
+
+    async def second_mail() -> list | None:
+        found = await mails_to(domain)
+        return found if len(found) >= 2 else None
+
+    mails = await eventually(second_mail, timeout=60, what="the e-mail sent again")
+    links = {LINK.search(m["text"]).group(0) for m in mails}
+    [new_link] = links - {old_link}
+    async with httpx.AsyncClient(headers=BROWSER) as person:
+        gone = await person.get(old_link)
+        assert gone.status_code == 404 and "nowy link" in gone.text
+        assert (await person.get(new_link)).status_code == 200
+        assert (await person.post(f"{old_link}/download")).status_code == 404

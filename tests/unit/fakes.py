@@ -271,6 +271,21 @@ class FakeSendLog:
         self.marks.append(send_id)
         self.sends[send_id] = dict(record)
 
+    async def last_pdf(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
+        found = [
+            r
+            for r in self.sends.values()
+            if r["tenant_id"] == tenant_id and r["invoice_id"] == invoice_id and "pdf" in r
+        ]
+        return found[-1]["pdf"] if found else None
+
+    async def revoke_links(self, tenant_id: str, invoice_id: str, before, keep_cause) -> None:
+        for link in self.links:
+            if (link["tenant_id"], link["invoice_id"]) == (tenant_id, invoice_id) and (
+                link["created_at"] < before and link.get("cause_event_id") != keep_cause
+            ):
+                link["revoked"] = True
+
 
 @dataclass
 class FakeSmtp:

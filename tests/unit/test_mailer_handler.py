@@ -11,7 +11,7 @@ from einvoice import events
 from einvoice.bus import TransientError
 from einvoice.readmodels import token_hash
 from mailer.composer import NBSP
-from mailer.handlers import Deps, PermanentSmtpError, on_pdf_rendered
+from mailer.handlers import Deps, PermanentSmtpError, on_pdf_rendered, on_resend_requested
 from tests.unit.fakes import (
     BATCH,
     TENANT,
@@ -300,3 +300,25 @@ async def test_a_retail_invoice_goes_to_the_shopper_and_the_chains_accounting(
     again = [decoded(o) for o in await on_pdf_rendered(rendered_event(payload), deps)]
     assert len(smtp.messages) == 2, "a redelivery sends nothing again"
     assert [b["event_id"] for b in again] == [b["event_id"] for b in first]
+
+
+async def test_a_resend_mails_a_new_link_and_revokes_the_old_ones(deps, smtp, sendlog) -> None:
+    await on_pdf_rendered(rendered_event(), deps)
+    old_token = LINK.search(text_part(smtp.messages[0])).group(1)
+    command = events.envelope(
+        events.MAIL_RESEND_REQUESTED,
+        events.MailResendRequested(invoice_id="inv-1", batch_id=BATCH, request_id="r1"),
+        tenant_id=TENANT,
+        correlation_id=BATCH,
+        event_id="resend-1",
+    )
+    [out] = await on_resend_requested(command, deps)
+    again = await on_resend_requested(command, deps)  # redelivered: nothing new
+    assert len(smtp.messages) == 2
+    new_token = LINK.search(text_part(smtp.messages[1])).group(1)
+    assert new_token != old_token
+    by_hash = {link["_id"]: link for link in sendlog.links}
+    assert by_hash[token_hash(old_token)]["revoked"] is True
+    assert by_hash[token_hash(new_token)]["revoked"] is False
+    assert decoded(out)["type"] == events.MAIL_SENT
+    assert decoded(again[0])["event_id"] == decoded(out)["event_id"]

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from einvoice import events, readmodels
+from einvoice.bus import Outgoing, publish
 from einvoice.tenants import hash_api_key
 from gateway.deps import StateDep
 from gateway.pages import render
@@ -159,6 +160,35 @@ async def confirmations_page(
         rows=rows,
         batch_id=batch_id,
         csrf=csrf_token(request),
+    )
+
+
+@router.post("/invoices/{invoice_id}/resend")
+async def resend(
+    invoice_id: str,
+    request: Request,
+    state: StateDep,
+    tenant: OperatorDep,
+    csrf: Annotated[str, Form()],
+) -> Response:
+    """Send the invoice's e-mail again with a new link; the old links stop working."""
+    check_csrf(request, csrf)
+    delivery = await readmodels.delivery(state.mongo, tenant.tenant_id, invoice_id)
+    if not delivery or not delivery.get("mailed_at"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no e-mail was sent for this invoice yet")
+    command = events.MailResendRequested(
+        invoice_id=invoice_id, batch_id=delivery["batch_id"], request_id=secrets.token_hex(8)
+    )
+    event = events.envelope(
+        events.MAIL_RESEND_REQUESTED,
+        command,
+        tenant_id=tenant.tenant_id,
+        correlation_id=delivery["batch_id"],
+    )
+    await publish(state.producer, [Outgoing.of(event, invoice_id)], "gateway")
+    return RedirectResponse(
+        f"/operator/batches/{delivery['batch_id']}?resent={invoice_id}",
+        status_code=status.HTTP_303_SEE_OTHER,
     )
 
 

@@ -12,7 +12,7 @@ from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from mailer.adapters import MongoSendLog, SmtpSender
 from mailer.config import MailerSettings
-from mailer.handlers import Deps, on_pdf_rendered
+from mailer.handlers import Deps, on_pdf_rendered, on_resend_requested
 
 SERVICE = "mailer"
 
@@ -32,7 +32,10 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
             public_base_url=settings.public_base_url,
             default_sender=settings.mail_from,
         )
-        handlers = {events.PDF_RENDERED: partial(on_pdf_rendered, deps=deps)}
+        handlers = {
+            events.PDF_RENDERED: partial(on_pdf_rendered, deps=deps),
+            events.MAIL_RESEND_REQUESTED: partial(on_resend_requested, deps=deps),
+        }
         await consume(settings, SERVICE, handlers, stop)
     finally:
         await tenants.stop()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
+from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from einvoice.bus import TransientError
@@ -31,6 +33,26 @@ class MongoSendLog:
 
     async def mark(self, send_id: str, record: dict[str, Any]) -> None:
         await self.sends.replace_one({"_id": send_id}, record, upsert=True)
+
+    async def last_pdf(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
+        found = await self.sends.find_one(
+            {"tenant_id": tenant_id, "invoice_id": invoice_id, "pdf": {"$exists": True}},
+            sort=[("at", DESCENDING)],
+        )
+        return found["pdf"] if found else None
+
+    async def revoke_links(
+        self, tenant_id: str, invoice_id: str, before: datetime, keep_cause: str
+    ) -> None:
+        await self.links.update_many(
+            {
+                "tenant_id": tenant_id,
+                "invoice_id": invoice_id,
+                "created_at": {"$lt": before},
+                "cause_event_id": {"$ne": keep_cause},
+            },
+            {"$set": {"revoked": True}},
+        )
 
 
 @dataclass

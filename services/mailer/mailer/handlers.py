@@ -26,6 +26,14 @@ class PermanentSmtpError(Exception):
 
 class SendLog(Protocol):
     async def get(self, send_id: str) -> dict[str, Any] | None: ...
+    async def last_pdf(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None: ...
+    async def revoke_links(
+        self, tenant_id: str, invoice_id: str, before: datetime, keep_cause: str
+    ) -> None:
+        """Revoke the invoice's links made before `before`, except those `keep_cause` made
+        (a redelivered resend must not revoke the link it sent)."""
+        ...
+
     async def save_link(self, record: dict[str, Any]) -> None: ...
     async def mark(self, send_id: str, record: dict[str, Any]) -> None: ...
 
@@ -61,10 +69,42 @@ async def on_pdf_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     ]
 
 
+async def on_resend_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    """The operator asked to send the e-mail again: a new link for each recipient, and every
+    link of the invoice made before this request revoked."""
+    request = events.parse_payload(event, events.MailResendRequested)
+    stored = await deps.log.last_pdf(event.tenant_id, request.invoice_id)
+    if stored is None:
+        log.warning("nothing to send again yet", invoice_id=request.invoice_id)
+        return []
+    pdf = events.PdfRendered.model_validate(stored)
+    await deps.log.revoke_links(
+        event.tenant_id, request.invoice_id, before=event.occurred_at, keep_cause=event.event_id
+    )
+    recipients = pdf.recipients or ([pdf.buyer_email] if pdf.buyer_email else [])
+    return [
+        await _send_to(
+            event,
+            pdf,
+            recipient,
+            deps,
+            recipient.lower(),
+            send_id=f"{event.tenant_id}/{pdf.invoice_id}/{recipient.lower()}/resend/"
+            f"{request.request_id}",
+        )
+        for recipient in recipients
+    ]
+
+
 async def _send_to(
-    event: events.Envelope, pdf: events.PdfRendered, recipient: str, deps: Deps, tag: str
+    event: events.Envelope,
+    pdf: events.PdfRendered,
+    recipient: str,
+    deps: Deps,
+    tag: str,
+    send_id: str | None = None,
 ) -> Outgoing:
-    send_id = f"{event.tenant_id}/{pdf.invoice_id}/{recipient.lower()}"
+    send_id = send_id or f"{event.tenant_id}/{pdf.invoice_id}/{recipient.lower()}"
     done = await deps.log.get(send_id)
     if done and done["status"] in {"sent", "failed"}:
         return _outcome(event, pdf, done, tag)
@@ -88,7 +128,9 @@ async def _send_to(
     except TemplateError as exc:  # the tenant's template is broken: no retry will help
         # Not written to the send log: once the template is fixed, a replay sends the mail.
         return _failed(event, pdf, recipient, f"the e-mail template does not render: {exc}", tag)
-    await deps.log.save_link(link.record)  # before sending: the link works on arrival
+    await deps.log.save_link(
+        link.record | {"cause_event_id": event.event_id}
+    )  # before sending: the link works on arrival
     digest = hashlib.sha256(send_id.encode()).hexdigest()[:16]
     message_id = f"<{pdf.invoice_id}.{digest}@{deps.message_domain}>"
     sender = (tenant.mail_from if tenant and tenant.mail_from else None) or deps.default_sender
@@ -110,6 +152,7 @@ async def _send_to(
         "template_version": composed.template_version,
         "cause_event_id": event.event_id,
         "at": now,
+        "pdf": pdf.model_dump(mode="json"),  # what a resend composes the e-mail from
     }
     try:
         await deps.smtp.send(message)
