@@ -21,9 +21,10 @@ from pypdf import PdfReader
 from einvoice import demo, events, readmodels
 from einvoice.bus import Outgoing, make_producer, publish
 from einvoice.mongo import mongo_client
+from einvoice.receipts import find_receipt_by_code
 from einvoice.settings import Settings
 from tests.conftest import Chain, push
-from tests.support import eventually, mails_to
+from tests.support import eventually, local_settings, mails_to
 
 pytestmark = [pytest.mark.e2e]
 
@@ -45,7 +46,18 @@ async def pushed_receipt(
     receipt["total_gross"] = f"{sum(float(line['gross']) for line in lines):.2f}"
     response = await push(chain.chain_key, receipt)
     assert response.status_code == 202, response.text
-    return receipt | response.json()["receipts"][0]
+    pushed = receipt | response.json()["receipts"][0]
+    # Shoppers find a receipt only once receipt-ingest stored it; requests come after that.
+    client = mongo_client(Settings(**local_settings()))
+    try:
+        await eventually(
+            lambda: find_receipt_by_code(client, chain.chain_id, pushed["code"]),
+            timeout=60,
+            what="receipt-ingest to store the receipt",
+        )
+    finally:
+        await client.close()
+    return pushed
 
 
 LINES = [
