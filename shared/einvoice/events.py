@@ -137,6 +137,10 @@ class InvoiceRequested(EventModel):
     batch_id: ShortText
     batch_size: int | None = Field(default=None, ge=1, le=100_000)
     number: ShortText
+    customer_id: ShortText | None = Field(
+        default=None,
+        description="The billing system's id of the customer (echoed back in confirmations).",
+    )
     issue_date: date
     sale_date: date | None = None
     price_basis: Literal["net", "gross"] = "net"

@@ -3,6 +3,7 @@ links (written by mailer). Writers own them; this module is the readers' contrac
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import UTC, datetime
 from typing import Any
@@ -247,3 +248,69 @@ async def chain_invoices(
     cursor = tracker_db(client)[DELIVERIES].find(query).sort("requested_at", -1).limit(limit)
     rows = _with_stage(await cursor.to_list(None))
     return [r for r in rows if not stage or r["stage"] == stage]
+
+
+def feed_cursor(confirmed_at: datetime, invoice_id: str) -> str:
+    raw = f"{_aware(confirmed_at).isoformat()}|{invoice_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def parse_feed_cursor(cursor: str) -> tuple[datetime, str]:
+    """Raises ValueError for anything that is not a cursor this feed gave out."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    moment, _, invoice_id = raw.partition("|")
+    if not invoice_id:
+        raise ValueError("not a feed cursor")
+    return datetime.fromisoformat(moment), invoice_id
+
+
+async def confirmation_feed(
+    client: AsyncMongoClient, tenant_id: str, since: str | None, limit: int = 100
+) -> tuple[list[dict], str | None]:
+    """Invoices confirmed (first opened by a person) after the cursor, oldest first, each with
+    the first open's IP, host and user agent and the number of counted opens; and the cursor
+    to ask with next time (the same one when nothing is new)."""
+    query: dict[str, Any] = {"tenant_id": tenant_id, "confirmed_at": {"$exists": True}}
+    if since:
+        moment, invoice_id = parse_feed_cursor(since)
+        query["$or"] = [
+            {"confirmed_at": {"$gt": moment}},
+            {"confirmed_at": moment, "invoice_id": {"$gt": invoice_id}},
+        ]
+    db = tracker_db(client)
+    rows = await (
+        db[DELIVERIES].find(query).sort([("confirmed_at", 1), ("invoice_id", 1)]).limit(limit)
+    ).to_list(None)
+    opens: dict[str, list[dict]] = {}
+    if rows:
+        found = (
+            db[OPENS]
+            .find(
+                {
+                    "tenant_id": tenant_id,
+                    "counted": True,
+                    "invoice_id": {"$in": [r["invoice_id"] for r in rows]},
+                }
+            )
+            .sort("opened_at", 1)
+        )
+        for open_ in await found.to_list(None):
+            opens.setdefault(open_["invoice_id"], []).append(open_)
+    items = []
+    for row in rows:
+        first = (opens.get(row["invoice_id"]) or [{}])[0]
+        items.append(
+            {
+                "invoice_id": row["invoice_id"],
+                "number": row.get("number"),
+                "customer_id": row.get("customer_id"),
+                "batch_id": row.get("batch_id"),
+                "first_opened_at": row.get("first_opened_at"),
+                "ip": first.get("ip"),
+                "host": first.get("host"),
+                "user_agent": first.get("user_agent"),
+                "open_count": len(opens.get(row["invoice_id"], [])),
+            }
+        )
+    next_cursor = feed_cursor(rows[-1]["confirmed_at"], rows[-1]["invoice_id"]) if rows else since
+    return items, next_cursor

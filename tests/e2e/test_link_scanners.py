@@ -33,6 +33,7 @@ async def _confirmations(tenant: Tenant, batch_id: str, **params: str) -> list[d
 async def test_scanners_are_recorded_but_only_a_person_confirms(tenant: Tenant) -> None:
     domain = f"scan.{tenant.email_domain}"
     invoices = demo_invoices(1, seed=71, email_domain=domain, series="SCAN/2026/11")
+    invoices[0]["customer_id"] = "KL-000071"
     async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
         accepted = await client.post("/api/v1/batches", json={"invoices": invoices})
     batch_id = accepted.json()["batch_id"]
@@ -70,6 +71,21 @@ async def test_scanners_are_recorded_but_only_a_person_confirms(tenant: Tenant) 
     async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
         status = (await client.get(f"/api/v1/batches/{batch_id}")).json()
     assert status["counts"]["opened"] == 1
+
+    # Billing's feed: each confirmed invoice once, with what debt collection needs.
+    async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
+        feed = (await client.get("/api/v1/confirmations/feed", params={"limit": 1000})).json()
+        [item] = [i for i in feed["confirmations"] if i["number"] == invoices[0]["number"]]
+        assert item["customer_id"] == "KL-000071" and item["open_count"] == 1
+        assert item["ip"] == "127.0.0.1" and item["host"] and item["first_opened_at"]
+        assert item["user_agent"] == BROWSER["User-Agent"]
+        later = (
+            await client.get("/api/v1/confirmations/feed", params={"since": feed["next"]})
+        ).json()
+        assert invoices[0]["number"] not in [i["number"] for i in later["confirmations"]]
+        assert later["next"] == feed["next"] or later["confirmations"]
+        bad = await client.get("/api/v1/confirmations/feed", params={"since": "nonsense"})
+        assert bad.status_code == 422
     print(
         f"\nscanner simulation: {len(flagged) + 2} fetches by scanners (HEAD, GET, 2 POSTs), "
         f"{len(flagged)} opens recorded and flagged, 0 confirmations; 1 person, "

@@ -89,6 +89,7 @@ async def test_requested_writes_its_timestamp_and_batch(deps, deliveries) -> Non
         "batch_id": BATCH,
         "requested_at": T,
         "number": "FV/2025/01/0001",
+        "customer_id": None,
         "buyer_name": "Jan Kowalski",
         "buyer_email": "jan.kowalski@example.pl",
     }

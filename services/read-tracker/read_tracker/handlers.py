@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from aiokafka import ConsumerRecord
@@ -49,6 +49,7 @@ class Deps:
     reverse_dns: ReverseDns
     # An open this soon after sending, from a data-centre range, is a scanner's.
     scanner_window_seconds: int = 120
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def _base(event: events.Envelope, batch_id: str) -> dict[str, Any]:
@@ -71,6 +72,7 @@ async def on_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     fields = {
         "requested_at": event.occurred_at,
         "number": _text(payload.get("number")),
+        "customer_id": _text(payload.get("customer_id")),
         "buyer_name": _text(buyer.get("name")) if isinstance(buyer, dict) else None,
         "buyer_email": _text(buyer.get("email")) if isinstance(buyer, dict) else None,
     }
@@ -191,6 +193,8 @@ async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     fields: dict[str, Any] = {"last_opened_at": p.opened_at}
     if first_open:
         fields["first_opened_at"] = p.opened_at
+        # When billing's feed learns of it: the feed's cursor runs on this.
+        fields["confirmed_at"] = (delivery or {}).get("confirmed_at") or deps.now()
     await deps.deliveries.update(event.tenant_id, p.invoice_id, fields, _base(event, p.batch_id))
     confirmed = events.InvoiceConfirmed(
         invoice_id=p.invoice_id,
