@@ -29,7 +29,7 @@ from starlette.datastructures import UploadFile
 import gateway.shop_texts  # noqa: F401  (registers the page texts)
 from einvoice import events, readmodels
 from einvoice.tenants import publish_tenant
-from gateway.accounts.deps import ChainUserDep, RequireCsrf, SignedInDep
+from gateway.accounts.deps import ChainUser, ChainUserDep, RequireCsrf, SignedInDep
 from gateway.accounts.views import notice, page
 from gateway.deps import StateDep
 from gateway.i18n import texts
@@ -470,21 +470,32 @@ async def branding_form(
     return _branding_page(request, state, user, signed, values)
 
 
-@router.post("/branding", dependencies=[RequireCsrf])
-async def save_branding(
-    request: Request, state: StateDep, user: ChainUserDep, signed: SignedInDep
-) -> Response:
+async def _rendered_branding(
+    request: Request, state: StateDep, user: ChainUser, signed: Any
+) -> Response | tuple[dict[str, Any], events.Branding, bytes]:
+    """The form's branding rendered on the sample invoice, or the page refusing it."""
     values, branding, errors = await _branding_from_form(request, _current(user.tenant))
     if branding is None:
         return _branding_page(request, state, user, signed, values, errors=errors, status_code=422)
     checked = await _render(state, user.account.account_id, sample_invoice(user.tenant), branding)
     if checked is None:
         return _over_budget(request, state, signed)
-    _, problem = checked
-    if problem:
+    pdf, problem = checked
+    if problem or pdf is None:
         return _branding_page(
             request, state, user, signed, values, problem=problem, status_code=422
         )
+    return values, branding, pdf
+
+
+@router.post("/branding", dependencies=[RequireCsrf])
+async def save_branding(
+    request: Request, state: StateDep, user: ChainUserDep, signed: SignedInDep
+) -> Response:
+    rendered = await _rendered_branding(request, state, user, signed)
+    if isinstance(rendered, Response):
+        return rendered
+    values, branding, _ = rendered
     config = user.tenant.model_copy(update={"branding": branding})
     if len(config.model_dump_json()) > CONFIG_MAX_BYTES:
         error = texts(request)["chain_err_too_big"]
@@ -497,19 +508,11 @@ async def save_branding(
 async def preview_branding(
     request: Request, state: StateDep, user: ChainUserDep, signed: SignedInDep
 ) -> Response:
-    values, branding, errors = await _branding_from_form(request, _current(user.tenant))
-    if branding is None:
-        return _branding_page(request, state, user, signed, values, errors=errors, status_code=422)
-    checked = await _render(state, user.account.account_id, sample_invoice(user.tenant), branding)
-    if checked is None:
-        return _over_budget(request, state, signed)
-    pdf, problem = checked
-    if problem or pdf is None:
-        return _branding_page(
-            request, state, user, signed, values, problem=problem, status_code=422
-        )
+    rendered = await _rendered_branding(request, state, user, signed)
+    if isinstance(rendered, Response):
+        return rendered
     return Response(
-        pdf,
+        rendered[2],
         media_type="application/pdf",
         headers={
             "Content-Disposition": 'inline; filename="podglad-faktury.pdf"',

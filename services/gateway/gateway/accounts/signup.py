@@ -10,7 +10,15 @@ from fastapi.responses import Response
 
 from gateway.accounts import service, tokens
 from gateway.accounts.deps import MaybeSignedIn, RequireCsrf
-from gateway.accounts.views import localized, notice, page, redirect, send_later, too_many
+from gateway.accounts.views import (
+    check_inbox,
+    localized,
+    notice,
+    page,
+    redirect,
+    send_later,
+    too_many,
+)
 from gateway.deps import ClientIpDep, StateDep
 
 router = APIRouter(prefix="/account")
@@ -90,10 +98,7 @@ async def resend(
     result = await service.resend_verification(
         state.accounts, state.rate_limiter, limits, email=email, ip=ip
     )
-    if result.status == service.LIMITED:
-        return too_many(request, state, signed)
-    send_later(background, request, state, result.mail)
-    return notice(request, state, signed, "acc_check_inbox_title", "acc_resend_sent")
+    return check_inbox(request, state, signed, background, result, "acc_resend_sent")
 
 
 def _invalid_link(request: Request, state: StateDep, signed: MaybeSignedIn) -> Response:

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from gateway.accounts.deps import SESSION_COOKIE, SignedIn, csrf_cookie_name, form_csrf
 from gateway.accounts.mail import AccountMail, SmtpSender, compose, deliver
-from gateway.accounts.service import Limits
+from gateway.accounts.service import LIMITED, Limits, Result
 from gateway.accounts.store import Account
 from gateway.config import GatewaySettings
 from gateway.i18n import language
@@ -143,3 +143,19 @@ def send_later(
         mail, lang=language(request), base_url=settings.public_base_url, sender=settings.mail_from
     )
     background.add_task(deliver, SmtpSender(settings), message, mail.kind)
+
+
+def check_inbox(
+    request: Request,
+    state: AppState,
+    signed: SignedIn | None,
+    background: BackgroundTasks,
+    result: Result,
+    message_key: str,
+) -> Response:
+    """The answer of a flow that may mail a link: the same page whether or not the address
+    has an account (the mail goes out after the response), or 429 over the limit."""
+    if result.status == LIMITED:
+        return too_many(request, state, signed)
+    send_later(background, request, state, result.mail)
+    return notice(request, state, signed, "acc_check_inbox_title", message_key)
