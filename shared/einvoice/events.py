@@ -392,6 +392,37 @@ class Branding(EventModel):
     invoice_template: Annotated[str, StringConstraints(max_length=200_000)] | None = None
 
 
+class Mailbox(EventModel):
+    """A tenant's own SMTP mailbox. The password is sealed (encrypted with the platform's
+    sealing key, see `einvoice.sealing`) before it is published: the topic, its replicas and
+    backups never hold it in clear."""
+
+    host: ShortText
+    port: int = Field(default=587, ge=1, le=65535)
+    tls: Literal["none", "starttls", "tls"] = "starttls"
+    user: ShortText | None = None
+    password_sealed: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    # The provider's sending limits; None: no limit of that length.
+    per_minute: int | None = Field(default=None, ge=1, le=100_000)
+    per_hour: int | None = Field(default=None, ge=1, le=1_000_000)
+    per_day: int | None = Field(default=None, ge=1, le=10_000_000)
+
+
+WEBHOOK_EVENTS = ("invoice.confirmed", "mail.failed")
+
+
+class Webhook(EventModel):
+    """Where a tenant's billing system hears about confirmations and failed deliveries.
+    Every delivery is signed with HMAC-SHA256 over the timestamp and body, with a secret
+    that is sealed here like a mailbox password."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2000)]
+    secret_sealed: Annotated[str, StringConstraints(max_length=4000)]
+    events: list[Literal["invoice.confirmed", "mail.failed"]] = Field(
+        default_factory=lambda: list(WEBHOOK_EVENTS)
+    )
+
+
 class TenantConfig(EventModel):
     """The latest settings of one tenant; the compacted `tenant.config` topic keys it by id."""
 
@@ -403,6 +434,10 @@ class TenantConfig(EventModel):
     mail_from: ShortText | None = None
     reply_to: ShortText | None = None
     link_ttl_days: int = Field(default=90, ge=1, le=3650)
+    mailbox: Mailbox | None = Field(
+        default=None, description="The tenant's own SMTP mailbox; None: the platform's."
+    )
+    webhook: Webhook | None = None
     # Retail chains:
     seller: Party | None = Field(default=None, description="The chain as the invoices' seller.")
     pos_keys: list[PosKey] = Field(default_factory=list)

@@ -6,7 +6,11 @@ from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that ship in deploy/local/local.env; outside `environment=local` they are refused.
-_LOCAL_ONLY_SECRETS = {"einvoice-secret", "local-dev-only-change-me"}
+_LOCAL_ONLY_SECRETS = {
+    "einvoice-secret",
+    "local-dev-only-change-me",
+    "bG9jYWwtZGV2LW9ubHktc2VhbGluZy1rZXktMzJieXQ=",
+}
 
 
 class Settings(BaseSettings):
@@ -26,6 +30,8 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape it
     # Link and landing pages customers open; also used in e-mails.
     public_base_url: str = "http://127.0.0.1:8000"
+    # Fernet keys sealing tenants' mailbox passwords and webhook secrets (einvoice.sealing).
+    sealing_keys: SecretStr | None = None
 
     @model_validator(mode="after")
     def _no_local_secrets_outside_local(self) -> Settings:
