@@ -255,26 +255,19 @@ class FakeRender:
 
 @dataclass
 class FakeSendLog:
-    sends: dict[str, dict[str, Any]] = field(default_factory=dict)
-    links: list[dict[str, Any]] = field(default_factory=list)
-    marks: list[str] = field(default_factory=list)
+    """The mailer's links and, for resends, the PDFs of earlier jobs (read from `jobs`)."""
 
-    async def get(self, send_id: str) -> dict[str, Any] | None:
-        found = self.sends.get(send_id)
-        return dict(found) if found else None
+    jobs: FakeCollection
+    links: list[dict[str, Any]] = field(default_factory=list)
 
     async def save_link(self, record: dict[str, Any]) -> None:
         assert all(link["_id"] != record["_id"] for link in self.links), "duplicate link id"
         self.links.append(dict(record))
 
-    async def mark(self, send_id: str, record: dict[str, Any]) -> None:
-        self.marks.append(send_id)
-        self.sends[send_id] = dict(record)
-
     async def last_pdf(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
         found = [
             r
-            for r in self.sends.values()
+            for r in self.jobs.docs.values()
             if r["tenant_id"] == tenant_id and r["invoice_id"] == invoice_id and "pdf" in r
         ]
         return found[-1]["pdf"] if found else None
@@ -285,19 +278,6 @@ class FakeSendLog:
                 link["created_at"] < before and link.get("cause_event_id") != keep_cause
             ):
                 link["revoked"] = True
-
-
-@dataclass
-class FakeSmtp:
-    messages: list[EmailMessage] = field(default_factory=list)
-    fail_with: Exception | None = None
-    attempts: int = 0
-
-    async def send(self, message: EmailMessage) -> None:
-        self.attempts += 1
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.messages.append(message)
 
 
 @dataclass
@@ -320,6 +300,118 @@ def text_part(message: EmailMessage) -> str:
 
 def html_part(message: EmailMessage) -> str:
     return message.get_body(("html",)).get_content()
+
+
+@dataclass
+class FakeMailSender:
+    """The mailer's SMTP port: records (server, message); `fail_with` is raised instead,
+    once per item if it is a list."""
+
+    sent: list[tuple[Any, EmailMessage]] = field(default_factory=list)
+    fail_with: Exception | list[Exception] | None = None
+    attempts: int = 0
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return [message for _, message in self.sent]
+
+    async def send(self, server: Any, message: EmailMessage) -> None:
+        self.attempts += 1
+        failure = self.fail_with
+        if isinstance(failure, list):
+            failure = failure.pop(0) if failure else None
+        if failure is not None:
+            raise failure
+        self.sent.append((server, message))
+
+
+# --- MongoDB-ish --------------------------------------------------------------------------
+
+
+def _matches(doc: dict[str, Any], query: dict[str, Any]) -> bool:
+    for key, cond in query.items():
+        value = doc.get(key)
+        if isinstance(cond, dict) and any(k.startswith("$") for k in cond):
+            for op, arg in cond.items():
+                ok = {
+                    "$lte": lambda v, a: v is not None and v <= a,
+                    "$lt": lambda v, a: v is not None and v < a,
+                    "$gt": lambda v, a: v is not None and v > a,
+                    "$in": lambda v, a: v in a,
+                    "$ne": lambda v, a: v != a,
+                    "$exists": lambda v, a, k=key: (k in doc) == a,
+                }[op](value, arg)
+                if not ok:
+                    return False
+        elif value != cond:
+            return False
+    return True
+
+
+@dataclass
+class FakeCursor:
+    docs: list[dict[str, Any]]
+
+    def sort(self, keys: list[tuple[str, int]] | str, direction: int = 1) -> FakeCursor:
+        keys = [(keys, direction)] if isinstance(keys, str) else keys
+        for name, way in reversed(keys):
+            self.docs.sort(key=lambda d, n=name: d.get(n), reverse=way < 0)
+        return self
+
+    def limit(self, n: int) -> FakeCursor:
+        self.docs = self.docs[:n]
+        return self
+
+    async def to_list(self, length: int | None = None) -> list[dict[str, Any]]:
+        return [copy.deepcopy(d) for d in self.docs]
+
+
+@dataclass
+class FakeUpdateResult:
+    matched_count: int
+
+
+@dataclass
+class FakeCollection:
+    """The subset of an AsyncCollection that einvoice.outbox and mailer.limits use."""
+
+    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def create_index(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    async def insert_one(self, doc: dict[str, Any]) -> None:
+        from pymongo.errors import DuplicateKeyError
+
+        if doc["_id"] in self.docs:
+            raise DuplicateKeyError("duplicate _id")
+        self.docs[doc["_id"]] = copy.deepcopy(doc)
+
+    async def find_one(self, query: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+        found = self.find(query).docs
+        return copy.deepcopy(found[0]) if found else None
+
+    def find(self, query: dict[str, Any]) -> FakeCursor:
+        return FakeCursor([d for d in self.docs.values() if _matches(d, query)])
+
+    def _apply(self, doc: dict[str, Any], update: dict[str, Any]) -> None:
+        for key, value in update.get("$set", {}).items():
+            doc[key] = copy.deepcopy(value)
+        for key, value in update.get("$inc", {}).items():
+            doc[key] = doc.get(key, 0) + value
+
+    async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> FakeUpdateResult:
+        for doc in self.docs.values():
+            if _matches(doc, query):
+                self._apply(doc, update)
+                return FakeUpdateResult(1)
+        return FakeUpdateResult(0)
+
+    async def update_many(self, query: dict[str, Any], update: dict[str, Any]) -> FakeUpdateResult:
+        hits = [d for d in self.docs.values() if _matches(d, query)]
+        for doc in hits:
+            self._apply(doc, update)
+        return FakeUpdateResult(len(hits))
 
 
 # --- read-tracker -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""mailer: pdf.rendered -> one e-mail per invoice and recipient -> mail.sent | mail.failed."""
+"""mailer: pdf.rendered -> one queued e-mail per invoice and recipient; the dispatcher sends
+it -> mail.sent | mail.failed."""
 
 from __future__ import annotations
 
@@ -8,15 +9,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from einvoice import events
-from einvoice.bus import TransientError
+from einvoice.bus import Outgoing, TransientError
+from einvoice.outbox import Outbox
 from einvoice.readmodels import token_hash
+from einvoice.smtp import SmtpServer
 from mailer.composer import NBSP
+from mailer.dispatch import Dispatcher, Route
 from mailer.handlers import Deps, PermanentSmtpError, on_pdf_rendered, on_resend_requested
+from mailer.limits import Limits, MailboxLimiter
 from tests.unit.fakes import (
     BATCH,
     TENANT,
+    FakeCollection,
+    FakeMailSender,
     FakeSendLog,
-    FakeSmtp,
     FakeTenants,
     decoded,
     html_part,
@@ -29,16 +35,52 @@ from tests.unit.fakes import (
 BASE = "https://faktury.example.pl"
 LINK = re.compile(r"https://faktury\.example\.pl/i/([A-Za-z0-9_-]+)")
 SEND_ID = f"{TENANT}/inv-1/jan.kowalski@example.pl"
+PLATFORM = Route(SmtpServer("smtp.platform.test", 25), Limits())
 
 
-@pytest.fixture
-def sendlog() -> FakeSendLog:
-    return FakeSendLog()
+class Mailer:
+    """The handlers, the outbox and one replica's dispatcher, over in-memory fakes."""
 
+    def __init__(self, tenants: FakeTenants) -> None:
+        self.jobs = FakeCollection()
+        self.outbox = Outbox(self.jobs, owner="replica-1")
+        self.sendlog = FakeSendLog(self.jobs)
+        self.smtp = FakeMailSender()
+        self.published: list[Outgoing] = []
+        self.route = PLATFORM
+        self.deps = Deps(
+            log=self.sendlog,
+            jobs=self.outbox,
+            tenants=tenants,
+            public_base_url=BASE + "/",
+            default_sender="E-faktury <noreply@example.pl>",
+            message_domain="mail.example.pl",
+        )
 
-@pytest.fixture
-def smtp() -> FakeSmtp:
-    return FakeSmtp()
+        async def publish(out: list[Outgoing]) -> None:
+            self.published.extend(out)
+
+        self.dispatcher = Dispatcher(
+            outbox=self.outbox,
+            limiter=MailboxLimiter(FakeCollection()),
+            sender=self.smtp,
+            route_for=lambda tenant_id: self.route,
+            publish=publish,
+        )
+
+    async def run(self, event: events.Envelope, handler=on_pdf_rendered) -> list[dict]:
+        """Handle the event, then one dispatch round: every event that came out, decoded."""
+        start = len(self.published)
+        immediate = await handler(event, self.deps)
+        await self.dispatcher.round()
+        return [decoded(o) for o in immediate + self.published[start:]]
+
+    def job(self, job_id: str = SEND_ID) -> dict:
+        return self.jobs.docs[job_id]
+
+    def make_due(self) -> None:
+        for job in self.jobs.docs.values():
+            job["due_at"] = datetime.now(UTC) - timedelta(seconds=1)
 
 
 @pytest.fixture
@@ -47,28 +89,29 @@ def tenants() -> FakeTenants:
 
 
 @pytest.fixture
-def deps(sendlog, smtp, tenants) -> Deps:
-    return Deps(
-        log=sendlog,
-        smtp=smtp,
-        tenants=tenants,
-        public_base_url=BASE + "/",
-        default_sender="E-faktury <noreply@example.pl>",
-        message_domain="mail.example.pl",
-    )
+def mailer(tenants) -> Mailer:
+    return Mailer(tenants)
 
 
-async def handle(event: events.Envelope, deps: Deps) -> dict:
-    out = await on_pdf_rendered(event, deps)
-    assert len(out) == 1 and out[0].key == "inv-1"
-    body = decoded(out[0])
-    assert body["type"] == out[0].topic
+@pytest.fixture
+def smtp(mailer) -> FakeMailSender:
+    return mailer.smtp
+
+
+@pytest.fixture
+def sendlog(mailer) -> FakeSendLog:
+    return mailer.sendlog
+
+
+async def handle(event: events.Envelope, mailer: Mailer) -> dict:
+    [body] = await mailer.run(event)
+    assert body["type"] in (events.MAIL_SENT, events.MAIL_FAILED)
     return body
 
 
-async def test_sends_one_mail_and_announces_it(deps, smtp, sendlog) -> None:
+async def test_sends_one_mail_and_announces_it(mailer, smtp, sendlog) -> None:
     before = datetime.now(UTC)
-    body = await handle(rendered_event(), deps)
+    body = await handle(rendered_event(), mailer)
 
     assert len(smtp.messages) == 1
     message = smtp.messages[0]
@@ -93,13 +136,14 @@ async def test_sends_one_mail_and_announces_it(deps, smtp, sendlog) -> None:
     expires = datetime.fromisoformat(payload["link_expires_at"])
     assert before + timedelta(days=90) <= expires <= datetime.now(UTC) + timedelta(days=90)
 
-    assert sendlog.marks == [SEND_ID]
-    assert sendlog.sends[SEND_ID]["status"] == "sent"
-    assert sendlog.sends[SEND_ID]["cause_event_id"] == "pdf-1"
+    job = mailer.job()
+    assert job["state"] == "done" and job["published"] is True
+    assert job["cause"]["event_id"] == "pdf-1"
+    assert smtp.sent[0][0] == PLATFORM.server
 
 
-async def test_the_mail_shows_buyer_number_amount_and_due_date(deps, smtp) -> None:
-    await handle(rendered_event(), deps)
+async def test_the_mail_shows_buyer_number_amount_and_due_date(mailer, smtp) -> None:
+    await handle(rendered_event(), mailer)
     text, html = text_part(smtp.messages[0]), html_part(smtp.messages[0])
     for part in (text, html):
         assert "Dzień dobry Jan Kowalski," in part
@@ -108,8 +152,8 @@ async def test_the_mail_shows_buyer_number_amount_and_due_date(deps, smtp) -> No
         assert "14.02.2025" in part
 
 
-async def test_the_link_token_is_long_random_and_stored_only_as_its_hash(deps, smtp, sendlog):
-    await handle(rendered_event(), deps)
+async def test_the_link_token_is_long_random_and_stored_only_as_its_hash(mailer, smtp, sendlog):
+    await handle(rendered_event(), mailer)
     text, html = text_part(smtp.messages[0]), html_part(smtp.messages[0])
     tokens = set(LINK.findall(text))
     assert len(tokens) == 1
@@ -125,36 +169,56 @@ async def test_the_link_token_is_long_random_and_stored_only_as_its_hash(deps, s
     assert link["recipient"] == "jan.kowalski@example.pl" and link["revoked"] is False
     assert link["expires_at"] - link["created_at"] == timedelta(days=90)
     assert all(token not in str(value) for value in link.values())
-    assert all(token not in str(value) for value in sendlog.sends[SEND_ID].values())
+    # The queued job holds the composed e-mail until it is sent; nothing else keeps the token.
+    job = {k: v for k, v in mailer.job().items() if k not in ("html", "text")}
+    assert all(token not in str(value) for value in job.values())
 
 
-async def test_tokens_differ_between_invoices(deps, smtp) -> None:
-    await handle(rendered_event(), deps)
+async def test_tokens_differ_between_invoices(mailer, smtp) -> None:
+    await handle(rendered_event(), mailer)
     other = rendered_payload(invoice_id="inv-2", number="FV/2025/01/0002")
-    out = await on_pdf_rendered(rendered_event(other, event_id="pdf-2"), deps)
-    assert out[0].key == "inv-2"
+    body = await handle(rendered_event(other, event_id="pdf-2"), mailer)
+    assert body["payload"]["invoice_id"] == "inv-2"
     tokens = [LINK.findall(text_part(m))[0] for m in smtp.messages]
     assert len(tokens) == 2 and tokens[0] != tokens[1]
 
 
-async def test_one_mail_per_invoice_and_recipient_across_redeliveries(deps, smtp, sendlog):
-    first = await handle(rendered_event(), deps)
-    again = await handle(rendered_event(), deps)  # the same event redelivered
+async def test_one_mail_per_invoice_and_recipient_across_redeliveries(mailer, smtp, sendlog):
+    first = await handle(rendered_event(), mailer)
+    again = await mailer.run(rendered_event())  # the same event redelivered
     # a re-rendered invoice (new event) to the same address, spelled differently
     other_event = rendered_event(
         rendered_payload(buyer_email="Jan.Kowalski@Example.PL"), event_id="pdf-2"
     )
-    later = await handle(other_event, deps)
+    later = await mailer.run(other_event)
 
     assert len(smtp.messages) == 1
-    assert sendlog.marks == [SEND_ID]
+    assert list(mailer.jobs.docs) == [SEND_ID]
     assert len(sendlog.links) == 1
-    assert again["event_id"] == first["event_id"]
-    assert again["payload"] == first["payload"] == later["payload"]
-    assert later["type"] == events.MAIL_SENT
+    assert again == [] and later == [], "the job exists and has reported its outcome"
+    assert first["type"] == events.MAIL_SENT
 
 
-async def test_a_tenant_template_sender_reply_to_and_link_ttl_are_used(deps, smtp, tenants):
+async def test_an_outcome_lost_before_kafka_acknowledged_it_is_reported_again(mailer) -> None:
+    async def kafka_down(out: list[Outgoing]) -> None:
+        raise TransientError("no broker")
+
+    working = mailer.dispatcher.publish
+    mailer.dispatcher.publish = kafka_down
+    await on_pdf_rendered(rendered_event(), mailer.deps)
+    with pytest.raises(TransientError):
+        await mailer.dispatcher.round()
+    assert mailer.job()["state"] == "done" and mailer.job()["published"] is False
+
+    mailer.dispatcher.publish = working
+    await mailer.dispatcher.report_finished()
+    [out] = mailer.published
+    assert decoded(out)["event_id"] == events.derived_event_id("pdf-1", events.MAIL_SENT)
+    assert mailer.job()["published"] is True
+    assert len(mailer.smtp.messages) == 1
+
+
+async def test_a_tenant_template_sender_reply_to_and_link_ttl_are_used(mailer, smtp, tenants):
     tenants.tenants[TENANT] = tenant_config(
         mail_from="Acme <efaktury@acme.pl>",
         reply_to="bok@acme.pl",
@@ -166,7 +230,7 @@ async def test_a_tenant_template_sender_reply_to_and_link_ttl_are_used(deps, smt
             text="{{ buyer_name }}: {{ total }} {{ currency }} {{ link }} do {{ link_expires }}",
         ),
     )
-    body = await handle(rendered_event(), deps)
+    body = await handle(rendered_event(), mailer)
     message = smtp.messages[0]
     assert message["From"] == "Acme <efaktury@acme.pl>"
     assert message["Reply-To"] == "bok@acme.pl"
@@ -178,8 +242,8 @@ async def test_a_tenant_template_sender_reply_to_and_link_ttl_are_used(deps, smt
     assert timedelta(days=29) < expires - datetime.now(UTC) <= timedelta(days=30)
 
 
-async def test_a_missing_buyer_email_fails_the_mail_permanently(deps, smtp, sendlog) -> None:
-    body = await handle(rendered_event(rendered_payload(buyer_email=None)), deps)
+async def test_a_missing_buyer_email_fails_the_mail_permanently(mailer, smtp, sendlog) -> None:
+    body = await handle(rendered_event(rendered_payload(buyer_email=None)), mailer)
     assert body["type"] == events.MAIL_FAILED
     assert body["event_id"] == events.derived_event_id("pdf-1", events.MAIL_FAILED)
     assert body["payload"] == {
@@ -189,12 +253,12 @@ async def test_a_missing_buyer_email_fails_the_mail_permanently(deps, smtp, send
         "reason": "the buyer has no e-mail address",
         "permanent": True,
     }
-    assert smtp.attempts == 0 and sendlog.links == [] and sendlog.marks == []
+    assert smtp.attempts == 0 and sendlog.links == [] and mailer.jobs.docs == {}
 
 
-async def test_a_permanent_smtp_error_fails_the_mail_with_its_reason(deps, smtp, sendlog):
+async def test_a_permanent_smtp_error_fails_the_mail_with_its_reason(mailer, smtp, sendlog):
     smtp.fail_with = PermanentSmtpError("recipient refused: 550 5.1.1 no such user")
-    body = await handle(rendered_event(), deps)
+    body = await handle(rendered_event(), mailer)
     assert body["type"] == events.MAIL_FAILED
     assert body["payload"] == {
         "invoice_id": "inv-1",
@@ -203,34 +267,77 @@ async def test_a_permanent_smtp_error_fails_the_mail_with_its_reason(deps, smtp,
         "reason": "recipient refused: 550 5.1.1 no such user",
         "permanent": True,
     }
-    assert sendlog.sends[SEND_ID]["status"] == "failed"
+    assert mailer.job()["state"] == "failed"
 
-    # a redelivery repeats the outcome without another attempt
+    # a redelivery makes no other attempt
     smtp.fail_with = None
-    again = await handle(rendered_event(), deps)
-    assert again == body | {"occurred_at": again["occurred_at"]}
+    assert await mailer.run(rendered_event()) == []
     assert smtp.attempts == 1 and smtp.messages == []
 
 
-async def test_a_transient_smtp_error_propagates_and_marks_nothing(deps, smtp, sendlog) -> None:
-    smtp.fail_with = TransientError("SMTP unavailable")
-    with pytest.raises(TransientError, match="SMTP unavailable"):
-        await on_pdf_rendered(rendered_event(), deps)
-    assert sendlog.marks == [] and sendlog.sends == {}
+async def test_a_temporary_smtp_error_waits_with_backoff_then_sends_once(mailer, smtp, sendlog):
+    smtp.fail_with = [TransientError("SMTP 451: try again later")]
+    assert await mailer.run(rendered_event()) == []
+    job = mailer.job()
+    assert job["state"] == "queued" and job["attempts"] == 1
+    assert job["waiting_for"] == "retry" and job["last_error"] == "SMTP 451: try again later"
+    wait = job["due_at"] - datetime.now(UTC)
+    assert timedelta(seconds=8) < wait <= timedelta(seconds=10)
     assert smtp.messages == []
 
-    # the loop retries once the server is back: exactly one mail goes out
-    smtp.fail_with = None
-    body = await handle(rendered_event(), deps)
-    assert body["type"] == events.MAIL_SENT
-    assert len(smtp.messages) == 1 and sendlog.marks == [SEND_ID]
-    assert body["payload"]["link_id"] == sendlog.links[-1]["link_id"]
+    await mailer.dispatcher.round()  # not due yet: nothing happens
+    assert smtp.attempts == 1
+
+    mailer.make_due()
+    smtp.fail_with = [TransientError("SMTP 421: busy")]
+    await mailer.dispatcher.round()
+    wait = mailer.job()["due_at"] - datetime.now(UTC)
+    assert timedelta(seconds=18) < wait <= timedelta(seconds=20), "the delay doubles"
+
+    mailer.make_due()
+    await mailer.dispatcher.round()
+    [out] = mailer.published
+    assert decoded(out)["type"] == events.MAIL_SENT
+    assert len(smtp.messages) == 1 and smtp.attempts == 3
+    assert mailer.job()["state"] == "done"
     token = LINK.findall(text_part(smtp.messages[0]))[0]
     assert sendlog.links[-1]["_id"] == token_hash(token)
 
 
+async def test_temporary_errors_for_too_long_end_as_failed(mailer, smtp) -> None:
+    smtp.fail_with = TransientError("SMTP unavailable: connection refused")
+    await on_pdf_rendered(rendered_event(), mailer.deps)
+    mailer.job()["created_at"] = datetime.now(UTC) - timedelta(hours=49)
+    await mailer.dispatcher.round()
+    [out] = mailer.published
+    body = decoded(out)
+    assert body["type"] == events.MAIL_FAILED
+    assert body["payload"]["reason"] == (
+        "temporary failures for 48 h; last: SMTP unavailable: connection refused"
+    )
+
+
+async def test_mail_beyond_the_mailbox_limit_waits_for_the_next_slot(mailer, smtp) -> None:
+    mailer.route = Route(SmtpServer("smtp.tenant.test", 587, "starttls"), Limits(per_minute=2))
+    for n in range(5):
+        pdf = rendered_payload(invoice_id=f"inv-{n}", buyer_email=f"k{n}@example.pl")
+        await on_pdf_rendered(rendered_event(pdf, event_id=f"pdf-{n}"), mailer.deps)
+    await mailer.dispatcher.round()
+    assert len(smtp.messages) == 2
+    waiting = [j for j in mailer.jobs.docs.values() if j["state"] == "queued"]
+    assert len(waiting) == 3
+    assert {j["waiting_for"] for j in waiting} == {"mailbox limit"}
+    slot = waiting[0]["due_at"]
+    assert timedelta(seconds=59) < slot - datetime.now(UTC) <= timedelta(seconds=61)
+    assert all(j["attempts"] == 0 for j in waiting), "waiting for a slot is not a failure"
+
+    await mailer.dispatcher.round()  # a second round (or replica) gets no slot either
+    assert len(smtp.messages) == 2
+    assert all(server.host == "smtp.tenant.test" for server, _ in smtp.sent)
+
+
 async def test_a_hostile_tenant_template_and_buyer_name_are_escaped_in_html(
-    deps, smtp, tenants
+    mailer, smtp, tenants
 ) -> None:
     tenants.tenants[TENANT] = tenant_config(
         email_template=events.EmailTemplate(
@@ -240,7 +347,7 @@ async def test_a_hostile_tenant_template_and_buyer_name_are_escaped_in_html(
         )
     )
     pdf = rendered_payload(buyer_name='<script>alert("x")</script> & Syn')
-    await handle(rendered_event(pdf), deps)
+    await handle(rendered_event(pdf), mailer)
     html = html_part(smtp.messages[0])
     assert "<script>" not in html and "<b>" not in html
     assert "&lt;b&gt;" in html
@@ -249,7 +356,7 @@ async def test_a_hostile_tenant_template_and_buyer_name_are_escaped_in_html(
     assert text_part(smtp.messages[0]).startswith('<script>alert("x")</script> & Syn ')
 
 
-async def test_the_subject_never_contains_line_breaks(deps, smtp, tenants) -> None:
+async def test_the_subject_never_contains_line_breaks(mailer, smtp, tenants) -> None:
     tenants.tenants[TENANT] = tenant_config(
         email_template=events.EmailTemplate(
             subject="Faktura {{ number }}\r\nBcc: victim@example.com\n{{ buyer_name }}",
@@ -258,7 +365,7 @@ async def test_the_subject_never_contains_line_breaks(deps, smtp, tenants) -> No
         )
     )
     pdf = rendered_payload(buyer_name="Jan\r\nBcc: evil@example.com")
-    await handle(rendered_event(pdf), deps)
+    await handle(rendered_event(pdf), mailer)
     message = smtp.messages[0]
     subject = message["Subject"]
     assert "\n" not in subject and "\r" not in subject
@@ -276,34 +383,35 @@ async def test_the_subject_never_contains_line_breaks(deps, smtp, tenants) -> No
     ids=["undefined-variable", "sandbox"],
 )
 async def test_a_broken_tenant_template_fails_the_mail_without_sending_or_a_link(
-    deps, smtp, sendlog, tenants, html: str, fragment: str
+    mailer, smtp, sendlog, tenants, html: str, fragment: str
 ) -> None:
     tenants.tenants[TENANT] = tenant_config(
         email_template=events.EmailTemplate(subject="Faktura", html=html, text="{{ link }}")
     )
-    body = await handle(rendered_event(), deps)
+    body = await handle(rendered_event(), mailer)
     assert body["type"] == events.MAIL_FAILED
     assert body["payload"]["reason"].startswith("the e-mail template does not render")
     assert fragment in body["payload"]["reason"]
     assert smtp.attempts == 0 and sendlog.links == []
-    assert sendlog.marks == [], "not recorded as sent or failed: a fixed template may retry"
+    assert mailer.jobs.docs == {}, "nothing queued: once the template is fixed, a replay sends"
 
 
 async def test_a_retail_invoice_goes_to_the_shopper_and_the_chains_accounting(
-    deps, smtp, sendlog
+    mailer, smtp, tenants
 ) -> None:
+    tenants.tenants[TENANT] = tenant_config(kind="retail")
     payload = rendered_payload(recipients=["ola@example.pl", "ksiegowosc@sklep.pl"])
-    first = [decoded(o) for o in await on_pdf_rendered(rendered_event(payload), deps)]
-    assert [m["To"] for m in smtp.messages] == ["ola@example.pl", "ksiegowosc@sklep.pl"]
+    first = await mailer.run(rendered_event(payload))
+    assert sorted(m["To"] for m in smtp.messages) == ["ksiegowosc@sklep.pl", "ola@example.pl"]
     assert [b["type"] for b in first] == [events.MAIL_SENT, events.MAIL_SENT]
     assert len({b["event_id"] for b in first}) == 2, "one event per recipient, told apart"
-    again = [decoded(o) for o in await on_pdf_rendered(rendered_event(payload), deps)]
+    assert {j["priority"] for j in mailer.jobs.docs.values()} == {0}, "before bulk mail"
+    assert await mailer.run(rendered_event(payload)) == []
     assert len(smtp.messages) == 2, "a redelivery sends nothing again"
-    assert [b["event_id"] for b in again] == [b["event_id"] for b in first]
 
 
-async def test_a_resend_mails_a_new_link_and_revokes_the_old_ones(deps, smtp, sendlog) -> None:
-    await on_pdf_rendered(rendered_event(), deps)
+async def test_a_resend_mails_a_new_link_and_revokes_the_old_ones(mailer, smtp, sendlog) -> None:
+    await mailer.run(rendered_event())
     old_token = LINK.search(text_part(smtp.messages[0])).group(1)
     command = events.envelope(
         events.MAIL_RESEND_REQUESTED,
@@ -312,13 +420,16 @@ async def test_a_resend_mails_a_new_link_and_revokes_the_old_ones(deps, smtp, se
         correlation_id=BATCH,
         event_id="resend-1",
     )
-    [out] = await on_resend_requested(command, deps)
-    again = await on_resend_requested(command, deps)  # redelivered: nothing new
+    [out] = await mailer.run(command, on_resend_requested)
+    again = await mailer.run(command, on_resend_requested)  # redelivered: nothing new
     assert len(smtp.messages) == 2
     new_token = LINK.search(text_part(smtp.messages[1])).group(1)
     assert new_token != old_token
     by_hash = {link["_id"]: link for link in sendlog.links}
     assert by_hash[token_hash(old_token)]["revoked"] is True
     assert by_hash[token_hash(new_token)]["revoked"] is False
-    assert decoded(out)["type"] == events.MAIL_SENT
-    assert decoded(again[0])["event_id"] == decoded(out)["event_id"]
+    assert out["type"] == events.MAIL_SENT
+    assert out["event_id"] == events.derived_event_id(
+        "resend-1", events.MAIL_SENT, "jan.kowalski@example.pl"
+    )
+    assert again == []

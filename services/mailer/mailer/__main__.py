@@ -1,43 +1,88 @@
-"""mailer: e-mails each rendered invoice's link to its buyer from the tenant's template."""
+"""mailer: e-mails each rendered invoice's link to its buyer from the tenant's template,
+through the tenant's mailbox and within its sending limits."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
 
 from einvoice import events
+from einvoice.bus import make_producer, publish
 from einvoice.mongo import mongo_client, service_db
+from einvoice.outbox import Outbox
+from einvoice.sealing import Sealer, SealingError
 from einvoice.service import run_service
 from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from mailer.adapters import MongoSendLog, SmtpSender
 from mailer.config import MailerSettings
+from mailer.dispatch import Dispatcher, Route, route_for
 from mailer.handlers import Deps, on_pdf_rendered, on_resend_requested
+from mailer.limits import Limits, MailboxLimiter
 
 SERVICE = "mailer"
+
+
+def _unsealer(settings: MailerSettings) -> Callable[[str], str]:
+    """Opens tenants' sealed mailbox passwords; without a sealing key, every tenant mailbox
+    with a password fails with that reason (the platform's mailbox still works)."""
+    try:
+        return Sealer.from_settings(settings).unseal
+    except SealingError as exc:
+        problem = str(exc)
+
+        def refuse(_: str) -> str:
+            raise SealingError(problem)
+
+        return refuse
 
 
 async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
     client = mongo_client(settings)
     tenants = TenantDirectory(settings.kafka_bootstrap)
+    producer = make_producer(settings.kafka_bootstrap, f"{SERVICE}-dispatch")
     await tenants.start()
+    await producer.start()
     try:
         db = service_db(client, SERVICE)
         send_log = MongoSendLog(db["sends"], db["links"])
         await send_log.setup()
+        outbox = Outbox(db["sends"])
+        await outbox.setup()
+        platform = Route(
+            settings.smtp_server(),
+            Limits(settings.mail_per_minute, settings.mail_per_hour, settings.mail_per_day),
+        )
+        dispatcher = Dispatcher(
+            outbox=outbox,
+            limiter=MailboxLimiter(db["mailbox_usage"]),
+            sender=SmtpSender(),
+            route_for=route_for(tenants, platform, _unsealer(settings)),
+            publish=partial(publish, producer, service=SERVICE),
+            concurrency=settings.mail_concurrency,
+            retry_initial=settings.mail_retry_initial_seconds,
+        )
         deps = Deps(
             log=send_log,
-            smtp=SmtpSender(settings),
+            jobs=outbox,
             tenants=tenants,
             public_base_url=settings.public_base_url,
             default_sender=settings.mail_from,
+            wake=dispatcher.wake,
         )
         handlers = {
             events.PDF_RENDERED: partial(on_pdf_rendered, deps=deps),
             events.MAIL_RESEND_REQUESTED: partial(on_resend_requested, deps=deps),
         }
-        await consume(settings, SERVICE, handlers, stop)
+        dispatching = asyncio.create_task(dispatcher.run(stop))
+        try:
+            await consume(settings, SERVICE, handlers, stop)
+        finally:
+            stop.set()
+            await dispatching
     finally:
+        await producer.stop()
         await tenants.stop()
         await client.close()
 

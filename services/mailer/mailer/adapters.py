@@ -8,31 +8,27 @@ from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
-from pymongo import DESCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from einvoice.bus import TransientError
-from einvoice.smtp import send_message
-from mailer.config import MailerSettings
+from einvoice.smtp import SmtpServer, send_message
 from mailer.handlers import PermanentSmtpError
 
 
 @dataclass
 class MongoSendLog:
+    """The links, and the finished and queued e-mails (the outbox's jobs) for resends."""
+
     sends: AsyncCollection
     links: AsyncCollection
 
     async def setup(self) -> None:
         await self.links.create_index("invoice_id")
-
-    async def get(self, send_id: str) -> dict[str, Any] | None:
-        return await self.sends.find_one({"_id": send_id})
+        await self.sends.create_index([("tenant_id", ASCENDING), ("invoice_id", ASCENDING)])
 
     async def save_link(self, record: dict[str, Any]) -> None:
         await self.links.insert_one(record)
-
-    async def mark(self, send_id: str, record: dict[str, Any]) -> None:
-        await self.sends.replace_one({"_id": send_id}, record, upsert=True)
 
     async def last_pdf(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
         found = await self.sends.find_one(
@@ -55,14 +51,17 @@ class MongoSendLog:
         )
 
 
-@dataclass
 class SmtpSender:
-    settings: MailerSettings
+    """Hands a message to an SMTP server and sorts its refusals into permanent and
+    temporary ones."""
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, server: SmtpServer, message: EmailMessage) -> None:
         try:
-            await send_message(self.settings, message)
+            await send_message(server, message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [refusal.code for refusal in exc.recipients]
+            if codes and all(400 <= c < 500 for c in codes):
+                raise TransientError(f"recipient deferred: {exc}") from exc
             raise PermanentSmtpError(f"recipient refused: {exc}") from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:

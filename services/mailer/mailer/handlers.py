@@ -1,8 +1,12 @@
-"""pdf.rendered -> one e-mail per recipient and invoice -> mail.sent | mail.failed."""
+"""pdf.rendered -> one e-mail per recipient and invoice, queued in the mailer's outbox.
+
+The dispatcher (mailer.dispatch) sends queued e-mails within each mailbox's limits and
+reports `mail.sent` or `mail.failed`."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -14,7 +18,7 @@ from einvoice import events
 from einvoice.bus import Outgoing, emit
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
-from mailer.composer import build_message, compose, default_template
+from mailer.composer import Composed, build_message, compose, default_template
 from mailer.links import new_link
 
 log = get_logger(__name__)
@@ -24,8 +28,14 @@ class PermanentSmtpError(Exception):
     """The server refused the message for good (5xx, invalid address)."""
 
 
+class Jobs(Protocol):
+    """The mailer's outbox (einvoice.outbox.Outbox): one job per e-mail."""
+
+    async def get(self, job_id: str) -> dict[str, Any] | None: ...
+    async def enqueue(self, job_id: str, job: dict[str, Any], priority: int = 1) -> bool: ...
+
+
 class SendLog(Protocol):
-    async def get(self, send_id: str) -> dict[str, Any] | None: ...
     async def last_pdf(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None: ...
     async def revoke_links(
         self, tenant_id: str, invoice_id: str, before: datetime, keep_cause: str
@@ -35,11 +45,6 @@ class SendLog(Protocol):
         ...
 
     async def save_link(self, record: dict[str, Any]) -> None: ...
-    async def mark(self, send_id: str, record: dict[str, Any]) -> None: ...
-
-
-class Smtp(Protocol):
-    async def send(self, message: EmailMessage) -> None: ...
 
 
 class Tenants(Protocol):
@@ -49,11 +54,17 @@ class Tenants(Protocol):
 @dataclass
 class Deps:
     log: SendLog
-    smtp: Smtp
+    jobs: Jobs
     tenants: Tenants
     public_base_url: str
     default_sender: str
     message_domain: str = "einvoice.local"
+    wake: Callable[[], None] = lambda: None  # tells this replica's dispatcher there is work
+
+
+# Shoppers wait at a phone for their invoice, and an operator's resend is a person waiting
+# too: their e-mails go before a utility's monthly batch.
+INTERACTIVE, BULK = 0, 1
 
 
 async def on_pdf_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
@@ -61,12 +72,15 @@ async def on_pdf_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     recipients = pdf.recipients or ([pdf.buyer_email] if pdf.buyer_email else [])
     if not recipients:
         return [_failed(event, pdf, None, "the buyer has no e-mail address")]
+    tenant = deps.tenants.get(event.tenant_id)
+    priority = INTERACTIVE if tenant and tenant.kind == "retail" else BULK
     # Several recipients (a shopper and the chain's accounting): one event each, told apart.
     tell_apart = len(recipients) > 1
-    return [
-        await _send_to(event, pdf, recipient, deps, recipient.lower() if tell_apart else "")
-        for recipient in recipients
-    ]
+    out: list[Outgoing] = []
+    for recipient in recipients:
+        tag = recipient.lower() if tell_apart else ""
+        out += await _enqueue(event, pdf, recipient, deps, tag, priority=priority)
+    return out
 
 
 async def on_resend_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
@@ -82,32 +96,32 @@ async def on_resend_requested(event: events.Envelope, deps: Deps) -> list[Outgoi
         event.tenant_id, request.invoice_id, before=event.occurred_at, keep_cause=event.event_id
     )
     recipients = pdf.recipients or ([pdf.buyer_email] if pdf.buyer_email else [])
-    return [
-        await _send_to(
-            event,
-            pdf,
-            recipient,
-            deps,
-            recipient.lower(),
-            send_id=f"{event.tenant_id}/{pdf.invoice_id}/{recipient.lower()}/resend/"
-            f"{request.request_id}",
+    out: list[Outgoing] = []
+    for recipient in recipients:
+        send_id = (
+            f"{event.tenant_id}/{pdf.invoice_id}/{recipient.lower()}/resend/{request.request_id}"
         )
-        for recipient in recipients
-    ]
+        out += await _enqueue(
+            event, pdf, recipient, deps, recipient.lower(), send_id=send_id, priority=INTERACTIVE
+        )
+    return out
 
 
-async def _send_to(
+async def _enqueue(
     event: events.Envelope,
     pdf: events.PdfRendered,
     recipient: str,
     deps: Deps,
     tag: str,
+    *,
+    priority: int,
     send_id: str | None = None,
-) -> Outgoing:
+) -> list[Outgoing]:
+    """Compose the e-mail with a fresh link and queue it; the dispatcher sends it within the
+    mailbox's limits and reports `mail.sent` or `mail.failed`."""
     send_id = send_id or f"{event.tenant_id}/{pdf.invoice_id}/{recipient.lower()}"
-    done = await deps.log.get(send_id)
-    if done and done["status"] in {"sent", "failed"}:
-        return _outcome(event, pdf, done, tag)
+    if await deps.jobs.get(send_id) is not None:
+        return []  # a redelivery: the job exists and reports its own outcome
 
     tenant = deps.tenants.get(event.tenant_id)
     template = (tenant.email_template if tenant else None) or default_template()
@@ -126,42 +140,54 @@ async def _send_to(
     try:
         composed = compose(template, pdf, url, link.record["expires_at"].strftime("%d.%m.%Y"))
     except TemplateError as exc:  # the tenant's template is broken: no retry will help
-        # Not written to the send log: once the template is fixed, a replay sends the mail.
-        return _failed(event, pdf, recipient, f"the e-mail template does not render: {exc}", tag)
+        # Nothing is queued: once the template is fixed, a replay sends the mail.
+        return [_failed(event, pdf, recipient, f"the e-mail template does not render: {exc}", tag)]
     await deps.log.save_link(
         link.record | {"cause_event_id": event.event_id}
     )  # before sending: the link works on arrival
     digest = hashlib.sha256(send_id.encode()).hexdigest()[:16]
-    message_id = f"<{pdf.invoice_id}.{digest}@{deps.message_domain}>"
-    sender = (tenant.mail_from if tenant and tenant.mail_from else None) or deps.default_sender
-    message = build_message(
-        composed,
-        sender=sender,
-        recipient=recipient,
-        message_id=message_id,
-        reply_to=tenant.reply_to if tenant else None,
-    )
-    record: dict[str, Any] = {
+    job: dict[str, Any] = {
         "tenant_id": event.tenant_id,
         "invoice_id": pdf.invoice_id,
         "batch_id": pdf.batch_id,
         "recipient": recipient,
-        "message_id": message_id,
+        "message_id": f"<{pdf.invoice_id}.{digest}@{deps.message_domain}>",
+        "sender": (tenant.mail_from if tenant and tenant.mail_from else None)
+        or deps.default_sender,
+        "reply_to": tenant.reply_to if tenant else None,
+        "subject": composed.subject,
+        "html": composed.html,
+        "text": composed.text,
         "link_id": link.record["link_id"],
         "link_expires_at": link.record["expires_at"],
         "template_version": composed.template_version,
-        "cause_event_id": event.event_id,
+        "cause": event.model_dump(mode="json"),
+        "tag": tag,
         "at": now,
         "pdf": pdf.model_dump(mode="json"),  # what a resend composes the e-mail from
     }
-    try:
-        await deps.smtp.send(message)
-    except PermanentSmtpError as exc:
-        record |= {"status": "failed", "reason": str(exc)}
-    else:
-        record |= {"status": "sent"}
-    await deps.log.mark(send_id, record)
-    return _outcome(event, pdf, record, tag)
+    if await deps.jobs.enqueue(send_id, job, priority=priority):
+        deps.wake()
+    return []
+
+
+def message_of(job: dict[str, Any]) -> EmailMessage:
+    composed = Composed(job["subject"], job["html"], job["text"], job["template_version"])
+    return build_message(
+        composed,
+        sender=job["sender"],
+        recipient=job["recipient"],
+        message_id=job["message_id"],
+        reply_to=job.get("reply_to"),
+    )
+
+
+def outcome(job: dict[str, Any]) -> Outgoing:
+    """The event that reports a finished job: the same event id however often it is made."""
+    cause = events.Envelope.model_validate(job["cause"])
+    pdf = events.PdfRendered.model_validate(job["pdf"])
+    record = {"status": "sent" if job["state"] == "done" else "failed"} | job
+    return _outcome(cause, pdf, record, job.get("tag", ""))
 
 
 def _outcome(

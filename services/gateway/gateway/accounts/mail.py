@@ -61,7 +61,7 @@ class SmtpSender:
     settings: GatewaySettings
 
     async def send(self, message: EmailMessage) -> None:
-        await send_message(self.settings, message)
+        await send_message(self.settings.smtp_server(), message)
 
 
 async def deliver(sender: Sender, message: EmailMessage, kind: str) -> None:

@@ -1,0 +1,177 @@
+"""Sends the queued e-mails: each through its tenant's mailbox, within the mailbox's limits.
+
+Every replica runs one dispatcher. A round takes the due jobs (einvoice.outbox), claims
+them, asks each mailbox's limiter for that many sending slots, sends what it was granted
+(a few at a time) and puts the rest back to wait for the next slot. Temporary SMTP trouble
+(4xx, a lost connection) puts the job back with backoff; a permanent refusal (5xx, an
+invalid address) or temporary trouble that outlasts `give_up_after` ends it as
+`mail.failed` with the reason. Finished jobs are reported on Kafka, then marked published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+from einvoice import events
+from einvoice.bus import Outgoing, TransientError
+from einvoice.log import get_logger
+from einvoice.metrics import STAGE_FAILURES
+from einvoice.outbox import DONE, FAILED, Outbox, backoff
+from einvoice.sealing import SealingError
+from einvoice.smtp import SmtpServer
+from mailer.handlers import PermanentSmtpError, message_of, outcome
+from mailer.limits import Grant, Limits
+
+log = get_logger(__name__)
+
+WAITING_FOR_SLOT = "mailbox limit"
+WAITING_FOR_RETRY = "retry"
+
+
+class Limiter(Protocol):
+    async def acquire(self, mailbox_id: str, limits: Limits, wanted: int) -> Grant: ...
+
+
+class Sender(Protocol):
+    async def send(self, server: SmtpServer, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which server a tenant's mail leaves through, and its limits."""
+
+    server: SmtpServer
+    limits: Limits
+
+
+@dataclass
+class Dispatcher:
+    outbox: Outbox
+    limiter: Limiter
+    sender: Sender
+    route_for: Callable[[str], Route]  # tenant id -> route
+    publish: Callable[[list[Outgoing]], Awaitable[None]]
+    concurrency: int = 8
+    batch: int = 200
+    idle_poll: float = 1.0
+    retry_initial: float = 10.0
+    retry_cap: float = 900.0
+    give_up_after: timedelta = timedelta(hours=48)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.report_finished()
+                worked = await self.round()
+            except Exception:  # noqa: BLE001 - a dependency hiccup must not end the loop
+                log.exception("dispatch round failed")
+                worked = 0
+            if not worked:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.idle_poll)
+                except TimeoutError:
+                    pass
+
+    async def round(self) -> int:
+        """One pass over the due jobs; returns how many were claimed."""
+        due = await self.outbox.due(self.batch)
+        by_mailbox: dict[str, list[tuple[dict[str, Any], Route]]] = defaultdict(list)
+        claimed = 0
+        for job in due:
+            held = await self.outbox.claim(job)
+            if held is None:
+                continue  # another replica took it
+            claimed += 1
+            try:
+                route = self.route_for(job["tenant_id"])
+            except SealingError as exc:
+                reason = f"the tenant's mailbox cannot be used: {exc}"
+                await self.outbox.finish(held, FAILED, {"reason": reason})
+                continue
+            by_mailbox[route.server.mailbox_id].append((held, route))
+        limit = asyncio.Semaphore(self.concurrency)
+        sends = []
+        for mailbox_id, jobs in by_mailbox.items():
+            grant = await self.limiter.acquire(mailbox_id, jobs[0][1].limits, len(jobs))
+            for held, route in jobs[: grant.granted]:
+                sends.append(self._send(held, route, limit))
+            for held, _ in jobs[grant.granted :]:
+                await self.outbox.postpone(
+                    held, grant.next_slot_at, waiting_for=WAITING_FOR_SLOT, count_attempt=False
+                )
+        await asyncio.gather(*sends)
+        if sends:
+            await self.report_finished()
+        return claimed
+
+    async def _send(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
+        async with limit:
+            try:
+                await self.sender.send(route.server, message_of(job))
+            except PermanentSmtpError as exc:
+                await self.outbox.finish(job, FAILED, {"reason": str(exc)})
+            except TransientError as exc:
+                await self._retry_later(job, str(exc))
+            except Exception as exc:  # noqa: BLE001 - unforeseen: treat as temporary
+                log.exception("sending failed unexpectedly", job_id=job["_id"])
+                await self._retry_later(job, repr(exc))
+            else:
+                await self.outbox.finish(job, DONE, {"sent_at": datetime.now(UTC)})
+
+    async def _retry_later(self, job: dict[str, Any], reason: str) -> None:
+        STAGE_FAILURES.labels("mailer", "mail", "temporary").inc()
+        started = job["created_at"]
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        if datetime.now(UTC) - started > self.give_up_after:
+            hours = self.give_up_after.total_seconds() / 3600
+            await self.outbox.finish(
+                job, FAILED, {"reason": f"temporary failures for {hours:g} h; last: {reason}"}
+            )
+            return
+        attempts = job["attempts"] + 1
+        due = datetime.now(UTC) + backoff(attempts, self.retry_initial, self.retry_cap)
+        log.info("mail will be retried", job_id=job["_id"], reason=reason, due_at=due.isoformat())
+        await self.outbox.postpone(
+            job, due, waiting_for=WAITING_FOR_RETRY, count_attempt=True, note={"last_error": reason}
+        )
+
+    async def report_finished(self) -> None:
+        """Publish the outcome of every finished job not yet reported (a crash between
+        finishing and publishing repeats the same event id)."""
+        while jobs := await self.outbox.unpublished(self.batch):
+            await self.publish([outcome(job) for job in jobs])
+            await self.outbox.mark_published([job["_id"] for job in jobs])
+            if len(jobs) < self.batch:
+                return
+
+
+def route_for(
+    tenants: Any,
+    platform: Route,
+    unseal: Callable[[str], str],
+) -> Callable[[str], Route]:
+    """Tenant id -> the tenant's own mailbox, or the platform's."""
+
+    def route(tenant_id: str) -> Route:
+        tenant: events.TenantConfig | None = tenants.get(tenant_id)
+        box = tenant.mailbox if tenant else None
+        if box is None:
+            return platform
+        password = unseal(box.password_sealed) if box.password_sealed else None
+        timeout = platform.server.timeout
+        server = SmtpServer(box.host, box.port, box.tls, box.user, password, timeout)
+        return Route(server, Limits(box.per_minute, box.per_hour, box.per_day))
+
+    return route

@@ -1,0 +1,150 @@
+"""Jobs that leave the platform (e-mails, webhook calls), kept in MongoDB until they are done.
+
+A consumer does not call the outside world inside its Kafka handler: it enqueues a job and
+commits. Dispatchers in every replica then take due jobs, each under a lease, so that
+
+- one slow or rate-limited destination (a mailbox at its limit, a webhook receiver that is
+  down) never holds up a partition or other tenants' work;
+- a job waits for its time (a sending slot, a retry with backoff) in the database, not in a
+  process, so waiting survives restarts and is shared by all replicas;
+- a replica that dies mid-job loses only its lease: another replica (or the same one after
+  a restart) takes the job up again.
+
+States: `queued` (waiting until `due_at`), `working` (leased until `lease_until`), `done`,
+`failed`. A finished job carries `published: False` until the event that reports it was
+acknowledged by Kafka, so a crash between the two repeats the event (same event id), never
+loses it.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+QUEUED, WORKING, DONE, FAILED = "queued", "working", "done", "failed"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_owner() -> str:
+    """A replica's name: stable across restarts of the same host or pod."""
+    return socket.gethostname()
+
+
+def backoff(attempts: int, initial: float, cap: float) -> timedelta:
+    """Delay before retry number `attempts` (1-based): initial, 2x, 4x, ... up to cap."""
+    return timedelta(seconds=min(cap, initial * 2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class Outbox:
+    jobs: AsyncCollection
+    owner: str = field(default_factory=default_owner)
+    lease: timedelta = timedelta(seconds=30)
+    clock: Callable[[], datetime] = utcnow
+
+    async def setup(self) -> None:
+        await self.jobs.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
+        await self.jobs.create_index([("published", ASCENDING)])
+        # This replica restarted: whatever it held when it stopped is nobody's now.
+        await self.jobs.update_many(
+            {"state": WORKING, "owner": self.owner},
+            {"$set": {"state": QUEUED, "due_at": self.clock()}, "$inc": {"v": 1}},
+        )
+
+    async def get(self, job_id: str) -> dict[str, Any] | None:
+        return await self.jobs.find_one({"_id": job_id})
+
+    async def enqueue(self, job_id: str, job: dict[str, Any], priority: int = 1) -> bool:
+        """Add a job once; False if a job with this id exists already (a redelivery)."""
+        now = self.clock()
+        doc = job | {
+            "_id": job_id,
+            "state": QUEUED,
+            "priority": priority,
+            "due_at": now,
+            "created_at": now,
+            "attempts": 0,
+            "v": 0,
+        }
+        try:
+            await self.jobs.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def due(self, limit: int) -> list[dict[str, Any]]:
+        """Jobs whose time has come, and jobs whose holder's lease ran out."""
+        now = self.clock()
+        queued = (
+            await self.jobs.find({"state": QUEUED, "due_at": {"$lte": now}})
+            .sort([("priority", ASCENDING), ("due_at", ASCENDING)])
+            .limit(limit)
+            .to_list(None)
+        )
+        stale = (
+            await self.jobs.find({"state": WORKING, "lease_until": {"$lt": now}})
+            .limit(limit)
+            .to_list(None)
+        )
+        return queued + stale
+
+    async def claim(self, job: dict[str, Any]) -> dict[str, Any] | None:
+        """Take a job under a lease; None if another replica took it first."""
+        now = self.clock()
+        changes = {"state": WORKING, "owner": self.owner, "lease_until": now + self.lease}
+        result = await self.jobs.update_one(
+            {"_id": job["_id"], "v": job["v"], "state": job["state"]},
+            {"$set": changes, "$inc": {"v": 1}},
+        )
+        if result.matched_count != 1:
+            return None
+        return job | changes | {"v": job["v"] + 1}
+
+    async def _update_held(self, job: dict[str, Any], changes: dict[str, Any]) -> bool:
+        """Change a job this replica holds; False if its lease was lost meanwhile."""
+        result = await self.jobs.update_one(
+            {"_id": job["_id"], "v": job["v"], "owner": self.owner},
+            {"$set": changes, "$inc": {"v": 1}},
+        )
+        return result.matched_count == 1
+
+    async def postpone(
+        self,
+        job: dict[str, Any],
+        until: datetime,
+        *,
+        waiting_for: str,
+        count_attempt: bool,
+        note: dict[str, Any] | None = None,
+    ) -> bool:
+        """Put a held job back to wait (a sending slot, a retry), saying what it waits for."""
+        attempts = job["attempts"] + (1 if count_attempt else 0)
+        changes = {"state": QUEUED, "due_at": until, "waiting_for": waiting_for}
+        return await self._update_held(job, changes | {"attempts": attempts} | (note or {}))
+
+    async def finish(self, job: dict[str, Any], state: str, result: dict[str, Any]) -> bool:
+        assert state in (DONE, FAILED)
+        changes = result | {
+            "state": state,
+            "finished_at": self.clock(),
+            "published": False,
+            "waiting_for": None,
+        }
+        return await self._update_held(job, changes)
+
+    async def unpublished(self, limit: int = 200) -> list[dict[str, Any]]:
+        return await self.jobs.find({"published": False}).limit(limit).to_list(None)
+
+    async def mark_published(self, job_ids: list[str]) -> None:
+        if job_ids:
+            await self.jobs.update_many({"_id": {"$in": job_ids}}, {"$set": {"published": True}})
