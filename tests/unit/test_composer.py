@@ -1,4 +1,5 @@
-"""mailer.composer: the default Polish e-mail, amounts, sandboxed tenant templates."""
+"""Composing the invoice e-mail (einvoice.emailtemplates, which the mailer uses through
+mailer.composer): the default Polish e-mail, amounts, sandboxed tenant templates."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from einvoice import events
-from mailer.composer import NBSP, build_message, compose, default_template, format_pln
+from einvoice.emailtemplates import NBSP, build_message, compose, default_template, format_pln
 from tests.unit.fakes import html_part, rendered_payload, text_part
 
 LINK = "https://faktury.example.pl/i/tok_123-ABC"
@@ -32,6 +33,13 @@ def test_format_pln_uses_nbsp_thousands_and_decimal_comma(amount: str, text: str
 
 def test_nbsp_is_the_no_break_space() -> None:
     assert NBSP == "\u00a0"
+
+
+def test_the_mailer_composes_with_the_shared_module() -> None:
+    from mailer import composer
+
+    assert composer.compose is compose and composer.default_template is default_template
+    assert composer.build_message is build_message
 
 
 def test_the_default_template_is_polish_and_version_zero() -> None:
@@ -115,3 +123,17 @@ def test_build_message_without_reply_to() -> None:
         composed, sender="a@b.pl", recipient="c@d.pl", message_id="<x@y>", reply_to=None
     )
     assert "Reply-To" not in message
+
+
+@pytest.mark.parametrize(
+    "source", ["{{ 'x' * 1000000 }}", "{{ [1] * 200000 }}", "{{ 9 ** 999999 }}"]
+)
+def test_the_sandbox_refuses_huge_repetitions_and_powers(source: str) -> None:
+    template = events.EmailTemplate(subject="x", html="x", text=source)
+    with pytest.raises(SecurityError):
+        compose(template, rendered_payload(), LINK, "x")
+
+
+def test_modest_repetitions_still_work() -> None:
+    template = events.EmailTemplate(subject="x", html="x", text="{{ '-' * 20 }}{{ 2 ** 10 }}")
+    assert compose(template, rendered_payload(), LINK, "x").text == "-" * 20 + "1024"
