@@ -98,6 +98,9 @@ def follow_batch(client: httpx.Client, batch_id: str, expected: int, timeout: fl
             if response.status_code == 200:
                 summary = response.json()
                 stages = " ".join(f"{k}={v}" for k, v in summary["counts"].items())
+                held = (summary.get("mail_waiting") or {}).get("for_mailbox_limit")
+                if held:
+                    stages += f" waiting-for-mailbox-limit={held}"
                 bar.n = summary["done"]
                 bar.set_postfix_str(stages)
                 if not interactive and stages != shown:
@@ -122,6 +125,17 @@ def print_summary(summary: dict[str, Any]) -> None:
     for failure in summary.get("failures", []):
         reasons = "; ".join(failure.get("reasons") or [])
         say(f"  FAILED {failure.get('number')} at {failure.get('stage')}: {reasons}")
+    waiting = summary.get("mail_waiting") or {}
+    if waiting.get("for_mailbox_limit"):
+        say(
+            f"  {waiting['for_mailbox_limit']} e-mails wait for the mailbox's sending limit; "
+            f"next slot at {waiting['for_mailbox_limit_next_at']}"
+        )
+    if waiting.get("for_retry"):
+        say(
+            f"  {waiting['for_retry']} e-mails wait for a retry after a temporary SMTP error; "
+            f"next attempt at {waiting['for_retry_next_at']}"
+        )
 
 
 def cmd_batch_status(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ DELIVERIES = "deliveries"
 BATCHES = "batches"
 OPENS = "opens"
 LINKS = "links"
+SENDS = "sends"  # the mailer's outbox: one job per e-mail
 STAGES = ("requested", "issued", "rendered", "mailed", "opened")
 
 
@@ -118,8 +120,27 @@ async def batch_status(client: AsyncMongoClient, tenant_id: str, batch_id: str) 
         await db[DELIVERIES].find({"tenant_id": tenant_id, "batch_ids": batch_id}).to_list(None)
     )
     return summarise_batch(batch_id, deliveries, batch.get("size")) | {
-        "started_at": batch.get("started_at")
+        "started_at": batch.get("started_at"),
+        "mail_waiting": await mail_waiting(client, tenant_id, batch_id),
     }
+
+
+async def mail_waiting(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> dict:
+    """E-mails of the batch the mailer holds back: for a free slot of the mailbox (its
+    sending limits), or for a retry after a temporary SMTP error; with the earliest time."""
+    jobs = mailer_db(client)[SENDS]
+    waiting: dict[str, Any] = {}
+    for name, reason in (("for_mailbox_limit", "mailbox limit"), ("for_retry", "retry")):
+        query = {
+            "tenant_id": tenant_id,
+            "batch_id": batch_id,
+            "state": "queued",
+            "waiting_for": reason,
+        }
+        first = await jobs.find_one(query, sort=[("due_at", 1)])
+        waiting[name] = await jobs.count_documents(query) if first else 0
+        waiting[f"{name}_next_at"] = first["due_at"] if first else None
+    return waiting
 
 
 async def batch_invoices(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> list[dict]:
@@ -250,46 +271,76 @@ async def chain_invoices(
     return [r for r in rows if not stage or r["stage"] == stage]
 
 
-def feed_cursor(confirmed_at: datetime, invoice_id: str) -> str:
-    raw = f"{_aware(confirmed_at).isoformat()}|{invoice_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+# The feed merges two streams of deliveries, each in (time, invoice id) order: confirmations
+# (`confirmed_at`) and failures (`failed_at`: refused by the builder, or mail that could not
+# be delivered). Its cursor is the position reached in both.
+FEED_STREAMS = {"confirmed": "confirmed_at", "failed": "failed_at"}
+Position = tuple[datetime, str]
 
 
-def parse_feed_cursor(cursor: str) -> tuple[datetime, str]:
+def feed_cursor(positions: dict[str, Position]) -> str:
+    raw = json.dumps(
+        {name: [_aware(at).isoformat(), invoice_id] for name, (at, invoice_id) in positions.items()}
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def parse_feed_cursor(cursor: str) -> dict[str, Position]:
     """Raises ValueError for anything that is not a cursor this feed gave out."""
     raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    moment, _, invoice_id = raw.partition("|")
-    if not invoice_id:
+    data = json.loads(raw)
+    if not isinstance(data, dict) or not set(data) <= set(FEED_STREAMS):
         raise ValueError("not a feed cursor")
-    return datetime.fromisoformat(moment), invoice_id
+    positions = {}
+    for name, value in data.items():
+        if not (
+            isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
+        ):
+            raise ValueError("not a feed cursor")
+        positions[name] = (_aware(datetime.fromisoformat(value[0])), value[1])
+    return positions
+
+
+async def _feed_stream(
+    db: Any, tenant_id: str, field: str, after: Position | None, limit: int
+) -> list[dict]:
+    query: dict[str, Any] = {"tenant_id": tenant_id, field: {"$exists": True}}
+    if after:
+        moment, invoice_id = after
+        query["$or"] = [
+            {field: {"$gt": moment}},
+            {field: moment, "invoice_id": {"$gt": invoice_id}},
+        ]
+    cursor = db[DELIVERIES].find(query).sort([(field, 1), ("invoice_id", 1)]).limit(limit)
+    return await cursor.to_list(None)
 
 
 async def confirmation_feed(
     client: AsyncMongoClient, tenant_id: str, since: str | None, limit: int = 100
 ) -> tuple[list[dict], str | None]:
-    """Invoices confirmed (first opened by a person) after the cursor, oldest first, each with
-    the first open's IP, host and user agent and the number of counted opens; and the cursor
-    to ask with next time (the same one when nothing is new)."""
-    query: dict[str, Any] = {"tenant_id": tenant_id, "confirmed_at": {"$exists": True}}
-    if since:
-        moment, invoice_id = parse_feed_cursor(since)
-        query["$or"] = [
-            {"confirmed_at": {"$gt": moment}},
-            {"confirmed_at": moment, "invoice_id": {"$gt": invoice_id}},
-        ]
+    """What billing needs to hear, oldest first: invoices confirmed (first opened by a person)
+    with the first open's IP, host and user agent and the number of counted opens, and
+    invoices that failed (with the stage and the reasons); and the cursor to ask with next
+    time (the same one when nothing is new)."""
+    positions = parse_feed_cursor(since) if since else {}
     db = tracker_db(client)
-    rows = await (
-        db[DELIVERIES].find(query).sort([("confirmed_at", 1), ("invoice_id", 1)]).limit(limit)
-    ).to_list(None)
+    merged: list[tuple[datetime, str, str, dict]] = []
+    for status, field in FEED_STREAMS.items():
+        for row in await _feed_stream(db, tenant_id, field, positions.get(status), limit):
+            merged.append((_aware(row[field]), row["invoice_id"], status, row))
+    merged.sort(key=lambda m: (m[0], m[1]))
+    merged = merged[:limit]
+
+    confirmed = [row for _, _, status, row in merged if status == "confirmed"]
     opens: dict[str, list[dict]] = {}
-    if rows:
+    if confirmed:
         found = (
             db[OPENS]
             .find(
                 {
                     "tenant_id": tenant_id,
                     "counted": True,
-                    "invoice_id": {"$in": [r["invoice_id"] for r in rows]},
+                    "invoice_id": {"$in": [r["invoice_id"] for r in confirmed]},
                 }
             )
             .sort("opened_at", 1)
@@ -297,20 +348,27 @@ async def confirmation_feed(
         for open_ in await found.to_list(None):
             opens.setdefault(open_["invoice_id"], []).append(open_)
     items = []
-    for row in rows:
-        first = (opens.get(row["invoice_id"]) or [{}])[0]
-        items.append(
-            {
-                "invoice_id": row["invoice_id"],
-                "number": row.get("number"),
-                "customer_id": row.get("customer_id"),
-                "batch_id": row.get("batch_id"),
+    for at, invoice_id, status, row in merged:
+        item = {
+            "status": status,
+            "at": at,
+            "invoice_id": invoice_id,
+            "number": row.get("number"),
+            "customer_id": row.get("customer_id"),
+            "batch_id": row.get("batch_id"),
+        }
+        if status == "confirmed":
+            first = (opens.get(invoice_id) or [{}])[0]
+            item |= {
                 "first_opened_at": row.get("first_opened_at"),
                 "ip": first.get("ip"),
                 "host": first.get("host"),
                 "user_agent": first.get("user_agent"),
-                "open_count": len(opens.get(row["invoice_id"], [])),
+                "open_count": len(opens.get(invoice_id, [])),
             }
-        )
-    next_cursor = feed_cursor(rows[-1]["confirmed_at"], rows[-1]["invoice_id"]) if rows else since
-    return items, next_cursor
+        else:
+            stage, reasons = failure_of(row)
+            item |= {"stage": stage, "reasons": reasons}
+        items.append(item)
+        positions[status] = (at, invoice_id)
+    return items, (feed_cursor(positions) if positions else since)

@@ -75,15 +75,16 @@ async def test_scanners_are_recorded_but_only_a_person_confirms(tenant: Tenant) 
     # Billing's feed: each confirmed invoice once, with what debt collection needs.
     async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
         feed = (await client.get("/api/v1/confirmations/feed", params={"limit": 1000})).json()
-        [item] = [i for i in feed["confirmations"] if i["number"] == invoices[0]["number"]]
+        [item] = [i for i in feed["items"] if i["number"] == invoices[0]["number"]]
+        assert item["status"] == "confirmed"
         assert item["customer_id"] == "KL-000071" and item["open_count"] == 1
         assert item["ip"] == "127.0.0.1" and item["host"] and item["first_opened_at"]
         assert item["user_agent"] == BROWSER["User-Agent"]
         later = (
             await client.get("/api/v1/confirmations/feed", params={"since": feed["next"]})
         ).json()
-        assert invoices[0]["number"] not in [i["number"] for i in later["confirmations"]]
-        assert later["next"] == feed["next"] or later["confirmations"]
+        assert invoices[0]["number"] not in [i["number"] for i in later["items"]]
+        assert later["next"] == feed["next"] or later["items"]
         bad = await client.get("/api/v1/confirmations/feed", params={"since": "nonsense"})
         assert bad.status_code == 422
     print(

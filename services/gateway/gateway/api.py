@@ -99,15 +99,17 @@ async def list_confirmations(
 async def confirmation_feed(
     state: StateDep, tenant: TenantDep, since: str | None = None, limit: int = 100
 ) -> dict[str, Any]:
-    """Confirmations for billing, oldest first: invoice number, customer id, first-open time,
-    IP, host, user agent and open count. Keep `next` and ask with `?since=<next>`."""
+    """What billing needs to hear, oldest first. `status: confirmed`: invoice number, customer
+    id, first-open time, IP, host, user agent and open count. `status: failed`: the stage that
+    failed (`mail` for an e-mail the server refused for good) and the reasons. Keep `next` and
+    ask with `?since=<next>`."""
     try:
         items, next_cursor = await readmodels.confirmation_feed(
             state.mongo, tenant.tenant_id, since, max(1, min(limit, 1000))
         )
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "invalid `since` cursor") from exc
-    return {"confirmations": items, "next": next_cursor}
+    return {"items": items, "next": next_cursor}
 
 
 def _public_row(row: dict[str, Any]) -> dict[str, Any]:

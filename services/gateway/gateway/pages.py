@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
@@ -25,7 +27,20 @@ def pln(value: object) -> str:
     return whole.replace(",", "\u00a0") + "," + cents
 
 
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
+    """A stored (UTC) time as the operator's clock shows it: Polish time."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(WARSAW).strftime(fmt)
+
+
 templates.env.filters["pln"] = pln
+templates.env.filters["local"] = local
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
