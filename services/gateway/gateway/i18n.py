@@ -146,6 +146,39 @@ TEXTS: dict[str, dict[str, str]] = {
             "\n"
             "Jeśli to nie Ty, zignoruj tę wiadomość.\n"
         ),
+        # The operator's e-mail template editor (gateway.email_templates).
+        "em_title": "Treść e-maila z fakturą",
+        "em_intro": (
+            "Tak wygląda wiadomość, którą klienci dostają z linkiem do faktury. Zmienne wstawiasz "
+            "jako {{ nazwa }}; działa też {% if due_date %}…{% endif %}. Zapis tworzy nową wersję; "
+            "szablon z błędami nie zostanie zapisany."
+        ),
+        "em_subject": "Temat",
+        "em_html": "Treść HTML",
+        "em_text": "Treść tekstowa",
+        "em_save": "Zapisz jako nową wersję",
+        "em_saved": "Zapisano wersję {version}. Nowe e-maile użyją jej za kilka sekund.",
+        "em_refused": "Nie zapisano: szablon ma błędy.",
+        "em_viewing": "Oglądasz wersję {version}. Zapisanie przywróci ją jako nową wersję.",
+        "em_viewing_default": "Oglądasz szablon domyślny. Zapisanie przywróci go jako nową wersję.",
+        "em_load_default": "Wczytaj szablon domyślny",
+        "em_preview": "Podgląd na przykładowej fakturze",
+        "em_preview_hint": "Podgląd odświeża się w trakcie pisania.",
+        "em_preview_failed": "Podglądu nie da się pokazać:",
+        "em_variables": "Zmienne",
+        "em_variable": "Zmienna",
+        "em_description": "Opis",
+        "em_sample": "Przykład",
+        "em_history": "Historia wersji",
+        "em_version": "Wersja",
+        "em_saved_at": "Zapisano (UTC)",
+        "em_in_use": "w użyciu",
+        "em_default_in_use": "W użyciu jest szablon domyślny (wersja 0).",
+        "em_no_history": "Nie zapisano jeszcze żadnej wersji.",
+        "em_view": "Pokaż",
+        "em_restore": "Przywróć",
+        "em_err_undefined": "Nieznana zmienna",
+        "em_err_invalid": "Niepoprawna wartość",
     },
     "en": {
         "invoice": "Invoice",
@@ -294,6 +327,41 @@ TEXTS: dict[str, dict[str, str]] = {
             "\n"
             "If it was not you, ignore this message.\n"
         ),
+        # The operator's e-mail template editor (gateway.email_templates).
+        "em_title": "The invoice e-mail",
+        "em_intro": (
+            "This is the message customers get with the link to their invoice. Insert variables "
+            "as {{ name }}; {% if due_date %}…{% endif %} works too. Saving makes a new version; "
+            "a template with errors is not saved."
+        ),
+        "em_subject": "Subject",
+        "em_html": "HTML body",
+        "em_text": "Plain-text body",
+        "em_save": "Save as a new version",
+        "em_saved": "Version {version} saved. New e-mails use it within seconds.",
+        "em_refused": "Not saved: the template has errors.",
+        "em_viewing": "You are viewing version {version}. Saving restores it as a new version.",
+        "em_viewing_default": (
+            "You are viewing the default template. Saving restores it as a new version."
+        ),
+        "em_load_default": "Load the default template",
+        "em_preview": "Preview with a sample invoice",
+        "em_preview_hint": "The preview updates as you type.",
+        "em_preview_failed": "The preview cannot be shown:",
+        "em_variables": "Variables",
+        "em_variable": "Variable",
+        "em_description": "Description",
+        "em_sample": "Sample",
+        "em_history": "Version history",
+        "em_version": "Version",
+        "em_saved_at": "Saved (UTC)",
+        "em_in_use": "in use",
+        "em_default_in_use": "The default template (version 0) is in use.",
+        "em_no_history": "No version saved yet.",
+        "em_view": "View",
+        "em_restore": "Restore",
+        "em_err_undefined": "Unknown variable",
+        "em_err_invalid": "Invalid value",
     },
 }
 
