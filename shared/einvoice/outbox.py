@@ -142,6 +142,17 @@ class Outbox:
         }
         return await self._update_held(job, changes)
 
+    async def log_attempt(
+        self, job: dict[str, Any], entry: dict[str, Any], field: str = "log"
+    ) -> bool:
+        """Append one attempt (its time, outcome, duration) to a held job's log; the job's
+        version stays, so the postpone() or finish() that follows still applies."""
+        result = await self.jobs.update_one(
+            {"_id": job["_id"], "v": job["v"], "owner": self.owner},
+            {"$push": {field: entry}},
+        )
+        return result.matched_count == 1
+
     async def unpublished(self, limit: int = 200) -> list[dict[str, Any]]:
         return await self.jobs.find({"published": False}).limit(limit).to_list(None)
 

@@ -372,3 +372,69 @@ async def confirmation_feed(
         items.append(item)
         positions[status] = (at, invoice_id)
     return items, (feed_cursor(positions) if positions else since)
+
+
+# --- webhooks (written by read-tracker) ----------------------------------------------------
+
+WEBHOOK_DELIVERIES = "webhook_deliveries"  # read-tracker's outbox: one job per webhook call
+
+
+async def confirmation_of(
+    client: AsyncMongoClient, tenant_id: str, invoice_id: str
+) -> dict[str, Any] | None:
+    """One invoice's confirmation as the feed shows it: number, customer id, first-open time,
+    the first counted open's IP, host and user agent, and the count of counted opens."""
+    db = tracker_db(client)
+    row = await db[DELIVERIES].find_one({"_id": delivery_id(tenant_id, invoice_id)})
+    if row is None:
+        return None
+    opens = (
+        await db[OPENS]
+        .find({"tenant_id": tenant_id, "invoice_id": invoice_id, "counted": True})
+        .sort("opened_at", 1)
+        .to_list(None)
+    )
+    first = opens[0] if opens else {}
+    return {
+        "invoice_id": invoice_id,
+        "number": row.get("number"),
+        "customer_id": row.get("customer_id"),
+        "first_opened_at": row.get("first_opened_at"),
+        "ip": first.get("ip"),
+        "host": first.get("host"),
+        "user_agent": first.get("user_agent"),
+        "open_count": len(opens),
+    }
+
+
+async def webhook_deliveries(
+    client: AsyncMongoClient, tenant_id: str, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The tenant's latest webhook deliveries, newest first: event, invoice, state, the
+    attempts made and the last one's HTTP status or error, and every attempt (`log`)."""
+    cursor = (
+        tracker_db(client)[WEBHOOK_DELIVERIES]
+        .find({"tenant_id": tenant_id})
+        .sort("created_at", -1)
+        .limit(limit)
+    )
+    rows = []
+    for job in await cursor.to_list(None):
+        log = job.get("log") or []
+        last = log[-1] if log else {}
+        rows.append(
+            {
+                "delivery_id": job["_id"],
+                "event": job.get("event"),
+                "invoice_id": job.get("invoice_id"),
+                "number": job.get("number"),
+                "state": job.get("state"),
+                "created_at": job.get("created_at"),
+                "attempts": len(log),
+                "next_attempt_at": job.get("due_at") if job.get("state") == "queued" else None,
+                "last_status": last.get("status"),
+                "last_error": last.get("error") or job.get("reason"),
+                "log": log,
+            }
+        )
+    return rows

@@ -399,6 +399,8 @@ class FakeCollection:
             doc[key] = copy.deepcopy(value)
         for key, value in update.get("$inc", {}).items():
             doc[key] = doc.get(key, 0) + value
+        for key, value in update.get("$push", {}).items():
+            doc.setdefault(key, []).append(copy.deepcopy(value))
 
     async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> FakeUpdateResult:
         for doc in self.docs.values():

@@ -1,34 +1,85 @@
-"""read-tracker: the delivery status of every invoice and the confirmations of every open."""
+"""read-tracker: the delivery status of every invoice, the confirmations of every open, and
+the webhooks that carry them (and failed deliveries) to the tenants' billing systems."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 
 from einvoice import events, readmodels
 from einvoice.bus import Handler, RawHandler
 from einvoice.mongo import mongo_client
+from einvoice.outbox import Outbox
+from einvoice.sealing import Sealer, SealingError
 from einvoice.service import run_service
+from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from read_tracker.adapters import MongoDeliveries, reverse_dns
 from read_tracker.config import TrackerSettings
 from read_tracker.handlers import DEAD_LETTER_TOPICS, HANDLERS, Deps, on_dead_letter
+from read_tracker.webhooks import HttpPoster, WebhookDispatcher, WebhookJobs, target_for
 
 SERVICE = "read-tracker"
 
 
+def _unsealer(settings: TrackerSettings) -> Callable[[str], str]:
+    """Opens webhook secrets; without a sealing key every delivery fails with that reason."""
+    try:
+        return Sealer.from_settings(settings).unseal
+    except SealingError as exc:
+        problem = str(exc)
+
+        def refuse(_: str) -> str:
+            raise SealingError(problem)
+
+        return refuse
+
+
+def _dispatcher(
+    settings: TrackerSettings, outbox: Outbox, tenants: TenantDirectory, poster: HttpPoster
+) -> WebhookDispatcher:
+    return WebhookDispatcher(
+        outbox=outbox,
+        poster=poster,
+        target_for=target_for(tenants, _unsealer(settings)),
+        retry_initial=settings.webhook_retry_initial_seconds,
+        retry_cap=settings.webhook_retry_cap_seconds,
+        give_up_after=timedelta(hours=settings.webhook_give_up_hours),
+        concurrency=settings.webhook_concurrency,
+    )
+
+
 async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
     client = mongo_client(settings)
+    tenants = TenantDirectory(settings.kafka_bootstrap)
+    await tenants.start()
     try:
         db = readmodels.tracker_db(client)
         deliveries = MongoDeliveries(
             db[readmodels.DELIVERIES], db[readmodels.OPENS], db[readmodels.BATCHES]
         )
         await deliveries.setup()
+        outbox = Outbox(db[readmodels.WEBHOOK_DELIVERIES])
+        await outbox.setup()
+        await db[readmodels.WEBHOOK_DELIVERIES].create_index([("tenant_id", 1), ("created_at", -1)])
+        poster = HttpPoster.create(
+            settings.webhook_timeout_seconds, settings.webhooks_may_reach_private_addresses()
+        )
+        dispatcher = _dispatcher(settings, outbox, tenants, poster)
+        webhooks = WebhookJobs(
+            outbox=outbox,
+            tenants=tenants,
+            confirmation_of=partial(readmodels.confirmation_of, client),
+            delivery_of=deliveries.get,
+            wake=dispatcher.wake,
+        )
         deps = Deps(
             deliveries=deliveries,
             reverse_dns=partial(reverse_dns, wait_seconds=settings.reverse_dns_timeout),
             scanner_window_seconds=settings.scanner_window_seconds,
+            webhooks=webhooks,
         )
         handlers: dict[str, Handler] = {
             topic: partial(handler, deps=deps) for topic, handler in HANDLERS.items()
@@ -39,8 +90,15 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
         owned = frozenset(
             {events.INVOICE_REJECTED, events.MAIL_SENT, events.MAIL_FAILED, events.INVOICE_OPENED}
         )
-        await consume(settings, SERVICE, handlers, stop, dead_letters_for=owned)
+        dispatching = asyncio.create_task(dispatcher.run(stop))
+        try:
+            await consume(settings, SERVICE, handlers, stop, dead_letters_for=owned)
+        finally:
+            stop.set()
+            await dispatching
+            await poster.close()
     finally:
+        await tenants.stop()
         await client.close()
 
 

@@ -16,7 +16,7 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 
 from einvoice import events
-from einvoice.bus import Outgoing, emit
+from einvoice.bus import Outgoing
 from einvoice.log import get_logger
 from read_tracker.scanners import scanner_flags
 
@@ -39,6 +39,15 @@ class Deliveries(Protocol):
         ...
 
 
+class Webhooks(Protocol):
+    """Enqueues webhook deliveries for tenants subscribed to the event (read_tracker.webhooks)."""
+
+    async def invoice_confirmed(
+        self, confirmation: events.Envelope, confirmed: events.InvoiceConfirmed
+    ) -> bool: ...
+    async def mail_failed(self, event: events.Envelope, failed: events.MailFailed) -> bool: ...
+
+
 ReverseDns = Callable[[str], Awaitable[str | None]]
 StageHandler = Callable[["events.Envelope", "Deps"], Awaitable[list[Outgoing]]]
 
@@ -49,6 +58,7 @@ class Deps:
     reverse_dns: ReverseDns
     # An open this soon after sending, from a data-centre range, is a scanner's.
     scanner_window_seconds: int = 120
+    webhooks: Webhooks | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -151,7 +161,7 @@ on_mail_sent = _stage_handler(
         "message_id": p.message_id,
     },
 )
-on_mail_failed = _stage_handler(
+_record_mail_failed = _stage_handler(
     events.MailFailed,
     lambda e, p: {
         "failed_at": e.occurred_at,
@@ -160,6 +170,14 @@ on_mail_failed = _stage_handler(
         "recipient": p.recipient,
     },
 )
+
+
+async def on_mail_failed(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    """Record the failure; tell the tenant's webhook, if it listens for failures."""
+    out = await _record_mail_failed(event, deps)
+    if deps.webhooks:
+        await deps.webhooks.mail_failed(event, events.parse_payload(event, events.MailFailed))
+    return out
 
 
 async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
@@ -205,7 +223,16 @@ async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
         user_agent=p.user_agent,
         first_open=first_open,
     )
-    return [emit(events.INVOICE_CONFIRMED, confirmed, key=p.invoice_id, cause=event)]
+    confirmation = events.envelope(
+        events.INVOICE_CONFIRMED,
+        confirmed,
+        tenant_id=event.tenant_id,
+        correlation_id=event.correlation_id,
+        cause=event,
+    )
+    if deps.webhooks:
+        await deps.webhooks.invoice_confirmed(confirmation, confirmed)
+    return [Outgoing.of(confirmation, p.invoice_id)]
 
 
 async def on_dead_letter(record: ConsumerRecord, deps: Deps) -> list[Outgoing]:

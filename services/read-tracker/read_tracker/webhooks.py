@@ -1,0 +1,282 @@
+"""Webhooks: confirmations and failed deliveries POSTed to the tenant's billing system.
+
+The handlers only enqueue (`WebhookJobs`, one job per event, by a stable id, in the
+`webhook_deliveries` outbox); a `WebhookDispatcher` in every replica POSTs the due jobs,
+signed with the tenant's secret (`einvoice.webhooks.sign`). A 2xx answer ends a job as
+`done`; any other status, a timeout or a connection error is logged as an attempt and
+retried with exponential backoff, until `give_up_after` ends it as `failed`. The URL and the
+secret are looked up at every attempt, so a corrected URL or a new secret applies to the
+deliveries still waiting. Redirects are never followed.
+
+Jobs finish with `published: False` (an `einvoice.outbox` convention): nothing is reported
+on Kafka for them, the delivery log is the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+
+from einvoice import events, webhooks
+from einvoice.log import get_logger
+from einvoice.metrics import STAGE_FAILURES
+from einvoice.outbox import DONE, FAILED, Outbox, backoff, utcnow
+from einvoice.sealing import SealingError
+
+log = get_logger(__name__)
+
+WAITING_FOR_RETRY = "retry"
+
+
+class TenantLookup(Protocol):
+    def get(self, tenant_id: str) -> events.TenantConfig | None: ...
+
+
+Lookup = Callable[[str, str], Awaitable[dict[str, Any] | None]]  # tenant, invoice -> row
+
+
+@dataclass
+class WebhookJobs:
+    """Enqueues a delivery when the event's tenant has a webhook subscribed to it."""
+
+    outbox: Outbox
+    tenants: TenantLookup
+    confirmation_of: Lookup  # readmodels.confirmation_of: the feed's fields for one invoice
+    delivery_of: Lookup  # the invoice's delivery document
+    wake: Callable[[], None] = lambda: None
+
+    def _subscribed(self, tenant_id: str, event_type: str) -> bool:
+        tenant = self.tenants.get(tenant_id)
+        hook = tenant.webhook if tenant else None
+        return hook is not None and event_type in hook.events
+
+    async def invoice_confirmed(
+        self, confirmation: events.Envelope, confirmed: events.InvoiceConfirmed
+    ) -> bool:
+        """`confirmation` is the emitted invoice.confirmed: its id is the delivery's id."""
+        tenant_id = confirmation.tenant_id
+        if not self._subscribed(tenant_id, events.INVOICE_CONFIRMED):
+            return False
+        if await self.outbox.get(confirmation.event_id):
+            return False  # a redelivered open
+        item = await self.confirmation_of(tenant_id, confirmed.invoice_id) or {}
+        document = webhooks.confirmed_payload(
+            confirmation.event_id, tenant_id, confirmation.occurred_at, confirmed, item
+        )
+        return await self._enqueue(document, confirmed.invoice_id)
+
+    async def mail_failed(self, event: events.Envelope, failed: events.MailFailed) -> bool:
+        """`event` is the mail.failed itself: its id is the delivery's id."""
+        if not self._subscribed(event.tenant_id, events.MAIL_FAILED):
+            return False
+        if await self.outbox.get(event.event_id):
+            return False
+        delivery = await self.delivery_of(event.tenant_id, failed.invoice_id)
+        document = webhooks.failed_payload(
+            event.event_id, event.tenant_id, event.occurred_at, failed, delivery
+        )
+        return await self._enqueue(document, failed.invoice_id)
+
+    async def _enqueue(self, document: dict[str, Any], invoice_id: str) -> bool:
+        job = {
+            "tenant_id": document["tenant_id"],
+            "event": document["type"],
+            "invoice_id": invoice_id,
+            "number": document["data"].get("number"),
+            "body": webhooks.body_of(document),
+            "log": [],
+        }
+        added = await self.outbox.enqueue(document["id"], job)
+        if added:
+            self.wake()
+        return added
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str
+    secret: str
+
+
+class Poster(Protocol):
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST and return the HTTP status; raise for anything that is no answer."""
+        ...
+
+
+def target_for(
+    tenants: TenantLookup, unseal: Callable[[str], str]
+) -> Callable[[str], Target | None]:
+    """Tenant id -> its webhook's URL and unsealed secret; None without a webhook."""
+
+    def target(tenant_id: str) -> Target | None:
+        tenant = tenants.get(tenant_id)
+        if tenant is None or tenant.webhook is None:
+            return None
+        return Target(tenant.webhook.url, unseal(tenant.webhook.secret_sealed))
+
+    return target
+
+
+@dataclass
+class WebhookDispatcher:
+    outbox: Outbox
+    poster: Poster
+    target_for: Callable[[str], Target | None]
+    retry_initial: float = 5.0
+    retry_cap: float = 3600.0
+    give_up_after: timedelta = timedelta(hours=24)
+    concurrency: int = 8
+    batch: int = 100
+    idle_poll: float = 1.0
+    clock: Callable[[], datetime] = utcnow
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                worked = await self.round()
+            except Exception:  # noqa: BLE001 - a dependency hiccup must not end the loop
+                log.exception("webhook round failed")
+                worked = 0
+            if not worked:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.idle_poll)
+                except TimeoutError:
+                    pass
+
+    async def round(self) -> int:
+        """One pass over the due deliveries; returns how many were claimed."""
+        limit = asyncio.Semaphore(self.concurrency)
+        held = [
+            h for job in await self.outbox.due(self.batch) if (h := await self.outbox.claim(job))
+        ]
+        await asyncio.gather(*(self._deliver(job, limit) for job in held))
+        return len(held)
+
+    async def _deliver(self, job: dict[str, Any], limit: asyncio.Semaphore) -> None:
+        try:
+            target = self.target_for(job["tenant_id"])
+        except SealingError as exc:
+            await self._attempted(job, None, f"the webhook secret cannot be used: {exc}", 0)
+            return
+        if target is None:
+            await self.outbox.finish(job, FAILED, {"reason": "the tenant has no webhook any more"})
+            return
+        body = job["body"].encode()
+        now = self.clock()
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "einvoice-webhooks/1",
+            webhooks.SIGNATURE_HEADER: webhooks.sign(target.secret, int(now.timestamp()), body),
+            webhooks.EVENT_HEADER: job["event"],
+            webhooks.DELIVERY_HEADER: job["_id"],
+        }
+        async with limit:
+            started = time.monotonic()
+            status: int | None = None
+            error: str | None = None
+            try:
+                status = await self.poster.post(target.url, body, headers)
+            except Exception as exc:  # noqa: BLE001 - every failure is a retry
+                error = describe(exc)
+            duration_ms = round((time.monotonic() - started) * 1000)
+        await self._attempted(job, status, error, duration_ms, at=now)
+
+    async def _attempted(
+        self,
+        job: dict[str, Any],
+        status: int | None,
+        error: str | None,
+        duration_ms: int,
+        at: datetime | None = None,
+    ) -> None:
+        entry = {"at": at or self.clock(), "status": status, "error": error}
+        await self.outbox.log_attempt(job, entry | {"duration_ms": duration_ms})
+        if status is not None and 200 <= status < 300:
+            await self.outbox.finish(job, DONE, {"delivered_at": self.clock()})
+            log.info("webhook delivered", job_id=job["_id"], tenant_id=job["tenant_id"])
+            return
+        reason = error or f"HTTP {status}"
+        STAGE_FAILURES.labels("read-tracker", "webhook", "temporary").inc()
+        created = job["created_at"]
+        created = created if created.tzinfo else created.replace(tzinfo=UTC)
+        if self.clock() - created >= self.give_up_after:
+            hours = self.give_up_after.total_seconds() / 3600
+            await self.outbox.finish(
+                job, FAILED, {"reason": f"no 2xx answer for {hours:g} h; last: {reason}"}
+            )
+            log.warning("webhook given up", job_id=job["_id"], tenant_id=job["tenant_id"])
+            return
+        due = self.clock() + backoff(job["attempts"] + 1, self.retry_initial, self.retry_cap)
+        log.info(
+            "webhook will be retried", job_id=job["_id"], reason=reason, due_at=due.isoformat()
+        )
+        await self.outbox.postpone(
+            job, due, waiting_for=WAITING_FOR_RETRY, count_attempt=True, note={"last_error": reason}
+        )
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for the delivery log (never the secret or the body)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout ({type(exc).__name__})"
+    if isinstance(exc, httpx.ConnectError):
+        return f"connection error: {exc}"[:300]
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+class TargetRefused(Exception):
+    """A URL the platform does not post to (another scheme, a private address)."""
+
+
+@dataclass
+class HttpPoster:
+    """POSTs with httpx; never follows redirects; without `allow_private`, refuses hosts that
+    resolve to loopback, private, link-local or otherwise non-global addresses (SSRF)."""
+
+    client: httpx.AsyncClient
+    allow_private: bool = False
+
+    @classmethod
+    def create(cls, timeout: float, allow_private: bool) -> HttpPoster:
+        client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+        return cls(client, allow_private)
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise TargetRefused("only http(s) URLs are posted to")
+        if not self.allow_private:
+            await refuse_private(
+                parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+            )
+        response = await self.client.post(parsed, content=body, headers=headers)
+        return response.status_code
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+
+async def refuse_private(host: str, port: int) -> None:
+    """Raise TargetRefused unless every address `host` resolves to is a global one."""
+    try:
+        addresses = {ipaddress.ip_address(host.strip("[]"))}
+    except ValueError:
+        loop = asyncio.get_running_loop()
+        found = await loop.getaddrinfo(host, port)
+        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in found}
+    for address in addresses:
+        if not address.is_global:
+            raise TargetRefused(f"{host} resolves to a non-public address ({address})")
