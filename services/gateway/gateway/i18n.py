@@ -25,6 +25,45 @@ TEXTS: dict[str, dict[str, str]] = {
         "nav_email": "Treść e-maila",
         "nav_mailbox": "Skrzynka nadawcza",
         "nav_webhook": "Webhook",
+        # Webhook (gateway.webhook_pages).
+        "wh_title": "Webhook",
+        "wh_intro": (
+            "Adres, pod który platforma wysyła (POST, JSON, podpis HMAC-SHA256) potwierdzenia "
+            "odbioru faktur i informacje o e-mailach, których nie udało się doręczyć."
+        ),
+        "wh_url": "Adres URL (http:// lub https://)",
+        "wh_events": "Zdarzenia",
+        "wh_event_invoice_confirmed": "klient otworzył fakturę (potwierdzenie odbioru)",
+        "wh_event_mail_failed": "e-maila z fakturą nie udało się doręczyć",
+        "wh_save": "Zapisz",
+        "wh_saved": "Zapisano.",
+        "wh_removed": "Webhook usunięty.",
+        "wh_first_save": "Przy pierwszym zapisie powstanie sekret do podpisu.",
+        "wh_secret_set": "Sekret do podpisu jest ustawiony.",
+        "wh_new_secret": "Wygeneruj nowy sekret",
+        "wh_remove": "Usuń webhook",
+        "wh_secret_once": "Sekret do podpisu — skopiuj go teraz, nie zostanie pokazany ponownie:",
+        "wh_secret_hint": (
+            "Poprzedni sekret (jeśli był) przestał obowiązywać. Sprawdzaj nim nagłówek "
+            "X-Einvoice-Signature."
+        ),
+        "wh_err_url": "Podaj pełny adres http:// lub https:// (do 2000 znaków, bez spacji).",
+        "wh_err_events": "Wybierz co najmniej jedno zdarzenie.",
+        "wh_err_none": "Najpierw zapisz adres webhooka.",
+        "wh_err_sealing": (
+            "Platforma nie ma klucza do zabezpieczania sekretów; skontaktuj się z administratorem."
+        ),
+        "wh_log": "Dziennik doręczeń",
+        "wh_log_hint": "Ostatnie 100 doręczeń; to samo przez API:",
+        "wh_event": "Zdarzenie",
+        "wh_state": "Stan",
+        "wh_attempts": "Próby",
+        "wh_last": "Ostatnia odpowiedź",
+        "wh_next": "Następna próba",
+        "wh_state_queued": "czeka",
+        "wh_state_working": "wysyłanie",
+        "wh_state_done": "doręczony",
+        "wh_state_failed": "nieudany",
         "when": "Kiedy",
         "ip": "Adres IP",
         "host": "Host",
@@ -200,6 +239,47 @@ TEXTS: dict[str, dict[str, str]] = {
         "nav_email": "E-mail text",
         "nav_mailbox": "Sending mailbox",
         "nav_webhook": "Webhook",
+        # Webhook (gateway.webhook_pages).
+        "wh_title": "Webhook",
+        "wh_intro": (
+            "The address the platform POSTs receipt confirmations and undeliverable e-mails to "
+            "(JSON, signed with HMAC-SHA256)."
+        ),
+        "wh_url": "URL (http:// or https://)",
+        "wh_events": "Events",
+        "wh_event_invoice_confirmed": "a customer opened the invoice (receipt confirmation)",
+        "wh_event_mail_failed": "the invoice's e-mail could not be delivered",
+        "wh_save": "Save",
+        "wh_saved": "Saved.",
+        "wh_removed": "Webhook removed.",
+        "wh_first_save": "The first save creates the signing secret.",
+        "wh_secret_set": "The signing secret is set.",
+        "wh_new_secret": "Generate a new secret",
+        "wh_remove": "Remove the webhook",
+        "wh_secret_once": "Signing secret — copy it now, it will not be shown again:",
+        "wh_secret_hint": (
+            "The previous secret (if any) no longer works. Check the X-Einvoice-Signature "
+            "header with this one."
+        ),
+        "wh_err_url": (
+            "Enter a full http:// or https:// address (up to 2000 characters, no spaces)."
+        ),
+        "wh_err_events": "Choose at least one event.",
+        "wh_err_none": "Save the webhook's address first.",
+        "wh_err_sealing": (
+            "The platform has no key to seal secrets with; contact the administrator."
+        ),
+        "wh_log": "Delivery log",
+        "wh_log_hint": "The last 100 deliveries; the same through the API:",
+        "wh_event": "Event",
+        "wh_state": "State",
+        "wh_attempts": "Attempts",
+        "wh_last": "Last answer",
+        "wh_next": "Next attempt",
+        "wh_state_queued": "waiting",
+        "wh_state_working": "sending",
+        "wh_state_done": "delivered",
+        "wh_state_failed": "failed",
         "when": "When",
         "ip": "IP address",
         "host": "Host",

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
-from gateway import api, chain, email_templates, links, operator, pos, shop
+from gateway import api, chain, email_templates, links, operator, pos, shop, webhook_pages
 from gateway.accounts import web as accounts
 from gateway.config import GatewaySettings
 from gateway.state import lifespan
@@ -35,6 +35,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         pos.router,
         shop.router,
         chain.router,
+        webhook_pages.router,
+        webhook_pages.api_router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -1,0 +1,164 @@
+"""The tenant's webhook: an operator page to set it up, and its delivery log (page and API).
+
+The operator sets the URL and the events; the first save, and every "new secret", generates
+a signing secret that is shown once, sealed (`einvoice.sealing`) and published with the
+tenant's `TenantConfig` on `tenant.config`. read-tracker sends the deliveries and keeps
+their log; the gateway only reads it (`readmodels.webhook_deliveries`). docs/webhooks.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, status
+from fastapi.responses import Response
+
+from einvoice import events, readmodels, webhooks
+from einvoice.sealing import Sealer, SealingError
+from einvoice.tenants import publish_tenant
+from gateway.deps import StateDep, TenantDep
+from gateway.i18n import texts
+from gateway.operator import OperatorDep, check_csrf, csrf_token
+from gateway.pages import render
+from gateway.state import AppState
+
+router = APIRouter(prefix="/operator/webhook", include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1", tags=["billing"])
+
+LOG_ROWS = 100
+URL_MAX = 2000
+
+
+@router.get("")
+async def webhook_page(request: Request, state: StateDep, tenant: OperatorDep) -> Response:
+    return await _page(request, state, _current(state, tenant))
+
+
+@router.post("")
+async def save_webhook(
+    request: Request,
+    state: StateDep,
+    tenant: OperatorDep,
+    csrf: Annotated[str, Form()],
+    url: Annotated[str, Form()] = "",
+    subscribed: Annotated[list[str] | None, Form(alias="events")] = None,
+) -> Response:
+    """Set or change the URL and the events; the first save also makes the secret."""
+    check_csrf(request, csrf)
+    current = _current(state, tenant)
+    t = texts(request)
+    url = url.strip()
+    chosen = [e for e in events.WEBHOOK_EVENTS if e in (subscribed or [])]
+    error = _url_problem(url, t) or (None if chosen else t["wh_err_events"])
+    if error:
+        draft = {"url": url, "events": chosen}
+        return await _page(request, state, current, error=error, draft=draft, code=422)
+    secret = None
+    if current.webhook is None:
+        secret = webhooks.new_secret()
+        sealed = _seal(state, secret)
+        if sealed is None:
+            return await _page(request, state, current, error=t["wh_err_sealing"], code=503)
+    else:
+        sealed = current.webhook.secret_sealed
+    hook = events.Webhook(url=url, secret_sealed=sealed, events=chosen)
+    config = current.model_copy(update={"webhook": hook})
+    await publish_tenant(state.producer, config)
+    return await _page(request, state, config, secret=secret, saved=True)
+
+
+@router.post("/secret")
+async def new_secret(
+    request: Request, state: StateDep, tenant: OperatorDep, csrf: Annotated[str, Form()]
+) -> Response:
+    """A new signing secret, shown once; the old one stops working at once."""
+    check_csrf(request, csrf)
+    current = _current(state, tenant)
+    if current.webhook is None:
+        return await _page(request, state, current, error=texts(request)["wh_err_none"], code=409)
+    secret = webhooks.new_secret()
+    sealed = _seal(state, secret)
+    if sealed is None:
+        error = texts(request)["wh_err_sealing"]
+        return await _page(request, state, current, error=error, code=503)
+    hook = current.webhook.model_copy(update={"secret_sealed": sealed})
+    config = current.model_copy(update={"webhook": hook})
+    await publish_tenant(state.producer, config)
+    return await _page(request, state, config, secret=secret, saved=True)
+
+
+@router.post("/delete")
+async def remove_webhook(
+    request: Request, state: StateDep, tenant: OperatorDep, csrf: Annotated[str, Form()]
+) -> Response:
+    """No more deliveries; those still waiting for a retry end as failed."""
+    check_csrf(request, csrf)
+    config = _current(state, tenant).model_copy(update={"webhook": None})
+    await publish_tenant(state.producer, config)
+    return await _page(request, state, config, removed=True)
+
+
+@api_router.get("/webhook/deliveries")
+async def webhook_deliveries(
+    state: StateDep, tenant: TenantDep, limit: int = LOG_ROWS
+) -> dict[str, Any]:
+    """The latest webhook deliveries, newest first: event, invoice, state (queued, working,
+    done, failed), attempts, the last HTTP status or error, and every attempt in `log`
+    (time, status or error, duration in ms)."""
+    rows = await readmodels.webhook_deliveries(
+        state.mongo, tenant.tenant_id, max(1, min(limit, 1000))
+    )
+    return {"deliveries": rows}
+
+
+def _current(state: AppState, tenant: events.TenantConfig) -> events.TenantConfig:
+    """The newest settings this gateway has seen (another page may have published since)."""
+    return state.tenants.get(tenant.tenant_id) or tenant
+
+
+def _seal(state: AppState, secret: str) -> str | None:
+    try:
+        return Sealer.from_settings(state.settings).seal(secret)
+    except SealingError:
+        return None
+
+
+def _url_problem(url: str, t: dict[str, str]) -> str | None:
+    """The model checks the scheme; this also wants a host and no spaces or controls."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    if scheme.lower() not in ("http", "https") or not host or len(url) > URL_MAX:
+        return t["wh_err_url"]
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return t["wh_err_url"]
+    return None
+
+
+async def _page(
+    request: Request,
+    state: AppState,
+    tenant: events.TenantConfig,
+    *,
+    code: int = status.HTTP_200_OK,
+    draft: dict[str, Any] | None = None,
+    **shown: Any,
+) -> Response:
+    hook = tenant.webhook
+    values = draft or {
+        "url": hook.url if hook else "",
+        "events": list(hook.events if hook else events.WEBHOOK_EVENTS),
+    }
+    response = render(
+        request,
+        "operator_webhook.html",
+        status_code=code,
+        tenant=tenant,
+        hook=hook,
+        values=values,
+        all_events=events.WEBHOOK_EVENTS,
+        deliveries=await readmodels.webhook_deliveries(state.mongo, tenant.tenant_id, LOG_ROWS),
+        csrf=csrf_token(request),
+        **shown,
+    )
+    response.headers["Cache-Control"] = "no-store"  # a new secret is on the page once
+    return response
