@@ -11,6 +11,7 @@ Restoring an old version saves it again as a new one, so versions only ever grow
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -36,6 +37,7 @@ router = APIRouter()
 
 COLLECTION = "email_templates"
 HISTORY_LIMIT = 50
+SAVE_ATTEMPTS = 20
 FIELD_MAX_CHARS = 100_000
 # Previews render on threads (a template can loop); a budget per tenant against abuse.
 PREVIEW_BUDGET = (300, 60)
@@ -47,6 +49,21 @@ _KIND_TEXT = {
     "undefined": "em_err_undefined",
     "invalid": "em_err_invalid",
 }
+
+
+class TemplateBody(BaseModel):
+    """The three texts, as billing systems send them (JSON) and the editor posts them."""
+
+    subject: str = Field(default="", max_length=1000)
+    html: str = Field(default="", max_length=FIELD_MAX_CHARS)
+    text: str = Field(default="", max_length=FIELD_MAX_CHARS)
+
+
+class TemplateForm(TemplateBody):
+    csrf: str = ""
+
+
+EditorForm = Annotated[TemplateForm, Form()]
 
 
 # --- versions in MongoDB --------------------------------------------------------------------
@@ -85,7 +102,7 @@ async def save(state: AppState, tenant_id: str, template: events.EmailTemplate) 
     latest = await versions.find({"tenant_id": tenant_id}).sort("version", -1).limit(1).to_list(1)
     in_use = tenant.email_template.version if tenant.email_template else 0
     version = max([in_use, *(r["version"] for r in latest)]) + 1
-    while True:  # two saves at once: the one that loses the number takes the next
+    for _ in range(SAVE_ATTEMPTS):  # saves at once: the one that loses a number takes the next
         document = template.model_dump(exclude={"version"}) | {
             "tenant_id": tenant_id,
             "version": version,
@@ -96,6 +113,8 @@ async def save(state: AppState, tenant_id: str, template: events.EmailTemplate) 
             break
         except DuplicateKeyError:
             version += 1
+    else:
+        raise HTTPException(status.HTTP_409_CONFLICT, "too many saves at once; try again")
     current = state.tenants.get(tenant_id) or tenant
     versioned = template.model_copy(update={"version": version})
     await publish_tenant(state.producer, current.model_copy(update={"email_template": versioned}))
@@ -113,11 +132,12 @@ def _fits(tenant: events.TenantConfig, template: events.EmailTemplate) -> list[P
 
 
 async def _checked(
-    state: AppState, tenant: events.TenantConfig, subject: str, html: str, text: str
+    tenant: events.TenantConfig, body: TemplateBody
 ) -> tuple[events.EmailTemplate | None, list[Problem]]:
     """`checked` off the event loop (a template can loop for long)."""
+    fields = (body.subject, body.html, body.text)
     async with _render_slots:
-        template, problems = await asyncio.to_thread(checked, subject, html, text, 1, tenant)
+        template, problems = await asyncio.to_thread(checked, *fields, 1, tenant)
     return (None, problems) if template is None else (template, _fits(tenant, template))
 
 
@@ -142,7 +162,7 @@ async def _editor(
     tenant: events.TenantConfig,
     values: events.EmailTemplate | dict[str, str],
     *,
-    problems: list[Problem] = (),
+    problems: Sequence[Problem] = (),
     viewing: int | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -185,23 +205,14 @@ async def editor(
     return await _editor(request, state, tenant, shown, viewing=version)
 
 
-Text = Annotated[str, Form(max_length=FIELD_MAX_CHARS)]
-
-
 @router.post("/operator/email", include_in_schema=False)
 async def save_from_editor(
-    request: Request,
-    state: StateDep,
-    tenant: OperatorDep,
-    csrf: Annotated[str, Form()],
-    subject: Annotated[str, Form(max_length=1000)] = "",
-    html: Text = "",
-    text: Text = "",
+    request: Request, state: StateDep, tenant: OperatorDep, form: EditorForm
 ) -> Response:
-    check_csrf(request, csrf)
-    template, problems = await _checked(state, tenant, subject, html, text)
+    check_csrf(request, form.csrf)
+    template, problems = await _checked(tenant, form)
     if template is None or problems:
-        values = {"subject": subject, "html": html, "text": text}
+        values = form.model_dump(exclude={"csrf"})
         return await _editor(request, state, tenant, values, problems=problems, status_code=422)
     version = await save(state, tenant.tenant_id, template)
     query = _lang_query(request)
@@ -222,39 +233,28 @@ async def restore(
     old = await stored(state, tenant.tenant_id, version)
     if old is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such version")
-    return await save_from_editor(request, state, tenant, csrf, old.subject, old.html, old.text)
+    form = TemplateForm(csrf=csrf, **old.model_dump(exclude={"version"}))
+    return await save_from_editor(request, state, tenant, form)
 
 
 @router.post("/operator/email/preview", include_in_schema=False)
 async def preview_from_editor(
-    request: Request,
-    state: StateDep,
-    tenant: OperatorDep,
-    csrf: Annotated[str, Form()],
-    subject: Annotated[str, Form(max_length=1000)] = "",
-    html: Text = "",
-    text: Text = "",
+    request: Request, state: StateDep, tenant: OperatorDep, form: EditorForm
 ) -> dict[str, str]:
     """The e-mail the form's template makes of the sample invoice, or 422 with the problems."""
-    check_csrf(request, csrf)
+    check_csrf(request, form.csrf)
     if not await state.rate_limiter.hit("email-preview", tenant.tenant_id, *PREVIEW_BUDGET):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many previews; wait a minute")
-    template, problems = await _checked(state, tenant, subject, html, text)
+    template, problems = await _checked(tenant, form)
     if template is None or problems:
         t = texts(request)
         found = [p.as_dict() | {"message": problem_text(p, t)} for p in problems]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, {"problems": found})
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"problems": found})
     composed = preview(template, tenant)
     return {"subject": composed.subject, "html": composed.html, "text": composed.text}
 
 
 # --- the API for billing systems ------------------------------------------------------------
-
-
-class TemplateBody(BaseModel):
-    subject: str = Field(max_length=1000)
-    html: str = Field(max_length=FIELD_MAX_CHARS)
-    text: str = Field(max_length=FIELD_MAX_CHARS)
 
 
 def _described(template: events.EmailTemplate) -> dict[str, Any]:
@@ -277,10 +277,10 @@ async def get_template(tenant: TenantDep) -> dict[str, Any]:
 async def put_template(body: TemplateBody, state: StateDep, tenant: TenantDep) -> dict[str, Any]:
     """Check and save a new version of the template (Jinja2, sandboxed); 422 with each problem
     (field, line, reason) when it does not render the sample invoice."""
-    template, problems = await _checked(state, tenant, body.subject, body.html, body.text)
+    template, problems = await _checked(tenant, body)
     if template is None or problems:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             {
                 "message": "the template was not saved; fix these problems and send it again",
                 "problems": [p.as_dict() for p in problems],
