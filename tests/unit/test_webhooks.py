@@ -13,13 +13,8 @@ import pytest
 from einvoice import events, webhooks
 from einvoice.outbox import Outbox
 from read_tracker import handlers as h
-from read_tracker.webhooks import (
-    HttpPoster,
-    Target,
-    TargetRefused,
-    WebhookDispatcher,
-    WebhookJobs,
-)
+from read_tracker.webhook_http import HttpPoster, TargetRefused
+from read_tracker.webhooks import Target, WebhookDispatcher, WebhookJobs
 from tests.unit.fakes import (
     BATCH,
     TENANT,

@@ -19,7 +19,8 @@ from einvoice.worker import consume
 from read_tracker.adapters import MongoDeliveries, reverse_dns
 from read_tracker.config import TrackerSettings
 from read_tracker.handlers import DEAD_LETTER_TOPICS, HANDLERS, Deps, on_dead_letter
-from read_tracker.webhooks import HttpPoster, WebhookDispatcher, WebhookJobs, target_for
+from read_tracker.webhook_http import HttpPoster
+from read_tracker.webhooks import WebhookDispatcher, WebhookJobs, target_for
 
 SERVICE = "read-tracker"
 

@@ -15,7 +15,6 @@ on Kafka for them, the delivery log is the report.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -235,48 +234,3 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"connection error: {exc}"[:300]
     return f"{type(exc).__name__}: {exc}"[:300]
-
-
-class TargetRefused(Exception):
-    """A URL the platform does not post to (another scheme, a private address)."""
-
-
-@dataclass
-class HttpPoster:
-    """POSTs with httpx; never follows redirects; without `allow_private`, refuses hosts that
-    resolve to loopback, private, link-local or otherwise non-global addresses (SSRF)."""
-
-    client: httpx.AsyncClient
-    allow_private: bool = False
-
-    @classmethod
-    def create(cls, timeout: float, allow_private: bool) -> HttpPoster:
-        client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
-        return cls(client, allow_private)
-
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        parsed = httpx.URL(url)
-        if parsed.scheme not in ("http", "https") or not parsed.host:
-            raise TargetRefused("only http(s) URLs are posted to")
-        if not self.allow_private:
-            await refuse_private(
-                parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
-            )
-        response = await self.client.post(parsed, content=body, headers=headers)
-        return response.status_code
-
-    async def close(self) -> None:
-        await self.client.aclose()
-
-
-async def refuse_private(host: str, port: int) -> None:
-    """Raise TargetRefused unless every address `host` resolves to is a global one."""
-    try:
-        addresses = {ipaddress.ip_address(host.strip("[]"))}
-    except ValueError:
-        loop = asyncio.get_running_loop()
-        found = await loop.getaddrinfo(host, port)
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in found}
-    for address in addresses:
-        if not address.is_global:
-            raise TargetRefused(f"{host} resolves to a non-public address ({address})")
