@@ -9,6 +9,7 @@ import html
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from einvoice import events
 from einvoice.demo import demo_invoices
 from einvoice.topics import partitions_of
 from tests.conftest import Tenant, register_tenant
-from tests.e2e.browser import chromium, screenshot
+from tests.e2e.browser import PHONE, chromium, screenshot
 from tests.support import GATEWAY, eventually, mails_to
 
 pytestmark = [pytest.mark.e2e]
@@ -112,51 +113,60 @@ async def test_a_saved_template_is_what_customers_get(
     page = await operator.get("/operator/email?saved=1")
     assert MARKER in page.text and 'id="history"' in page.text
 
-    sent = await mail_sent_versions(stack["kafka_bootstrap"], own_tenant)
-    mails = await eventually(
-        lambda: at_least(own_tenant.email_domain, INVOICES), timeout=120, what="the e-mails"
-    )
-    assert len(mails) == INVOICES
-    for mail in mails:
-        assert mail["subject"].endswith(f" · {MARKER}") and mail["subject"].startswith("Faktura ")
-        assert MARKER in mail["html"] and MARKER in mail["text"]
-        assert "Szanowni Państwo" in mail["text"] and "/i/" in mail["text"]
-    assert await sent == [version] * INVOICES
+    async with mail_sent_from_now(stack["kafka_bootstrap"]) as sent:
+        await publish_batch(own_tenant)
+        mails = await eventually(
+            lambda: at_least(own_tenant.email_domain, INVOICES), timeout=120, what="the e-mails"
+        )
+        assert len(mails) == INVOICES
+        for mail in mails:
+            assert mail["subject"].startswith("Faktura ")
+            assert mail["subject"].endswith(f" · {MARKER}")
+            assert MARKER in mail["html"] and MARKER in mail["text"]
+            assert "Szanowni Państwo" in mail["text"] and "/i/" in mail["text"]
+        assert await template_versions(sent, own_tenant) == [version] * INVOICES
 
 
-async def mail_sent_versions(bootstrap: str, tenant: Tenant) -> Any:
-    """Publish a batch for `tenant`; an awaitable of its mail.sent template versions."""
+@asynccontextmanager
+async def mail_sent_from_now(bootstrap: str) -> AsyncIterator[AIOKafkaConsumer]:
+    """A reader of the mail.sent events published from now on."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
     )
     await consumer.start()
-    partitions = await partitions_of(consumer, events.MAIL_SENT)
-    consumer.assign(partitions)
-    await consumer.seek_to_end(*partitions)
-    for tp in partitions:
-        await consumer.position(tp)  # fix the start before the batch goes out
+    try:
+        partitions = await partitions_of(consumer, events.MAIL_SENT)
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await consumer.position(tp)  # resolve "the end" now, before anything is sent
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def template_versions(consumer: AIOKafkaConsumer, tenant: Tenant) -> list[int]:
+    """The template_version of each of the tenant's next INVOICES e-mails, by mail.sent
+    (delivered at least once: a redelivered outcome is the same e-mail again)."""
+    found: dict[tuple[str, str], int] = {}
+
+    async def all_sent() -> list[int] | None:
+        for records in (await consumer.getmany(timeout_ms=500)).values():
+            for record in records:
+                env = events.Envelope.model_validate_json(record.value)
+                if env.tenant_id == tenant.tenant_id:
+                    sent = events.MailSent.model_validate(env.payload)
+                    found[sent.invoice_id, sent.recipient] = sent.template_version
+        return list(found.values()) if len(found) >= INVOICES else None
+
+    return await eventually(all_sent, timeout=120, what="mail.sent of the batch")
+
+
+async def publish_batch(tenant: Tenant) -> None:
     invoices = demo_invoices(INVOICES, seed=31, email_domain=tenant.email_domain)
     async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth, timeout=30) as client:
         response = await client.post("/api/v1/batches", json={"invoices": invoices})
         assert response.status_code == 202, response.text
-    found: list[int] = []
-
-    async def all_sent() -> list[int] | None:
-        batch = await consumer.getmany(timeout_ms=500)
-        for records in batch.values():
-            for record in records:
-                env = events.Envelope.model_validate_json(record.value)
-                if env.tenant_id == tenant.tenant_id:
-                    found.append(env.payload["template_version"])
-        return found if len(found) >= INVOICES else None
-
-    async def versions() -> list[int]:
-        try:
-            return await eventually(all_sent, timeout=120, what="mail.sent of the batch")
-        finally:
-            await consumer.stop()
-
-    return versions()
 
 
 async def at_least(domain: str, count: int) -> list[dict[str, Any]] | None:
@@ -267,4 +277,8 @@ async def test_the_editor_in_a_browser(own_tenant: Tenant) -> None:
         await page.fill("#text", "Dzień dobry\n{{ nieznana }}")
         await expect(page.locator("#preview-problems")).to_contain_text("nieznana")
         await screenshot(page, "operator-email-editor-problem")
+        await page.set_viewport_size(PHONE)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], "no sideways scrolling on a phone"
+        await screenshot(page, "operator-email-editor-phone")
         await context.close()

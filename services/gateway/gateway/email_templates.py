@@ -42,6 +42,8 @@ FIELD_MAX_CHARS = 100_000
 # Previews render on threads (a template can loop); a budget per tenant against abuse.
 PREVIEW_BUDGET = (300, 60)
 _render_slots = asyncio.Semaphore(4)
+_index_lock = asyncio.Lock()
+_indexed: set[str] = set()
 _KIND_TEXT = {
     "syntax": "chain_err_syntax",
     "sandbox": "chain_err_sandbox",
@@ -73,6 +75,17 @@ def _versions(state: AppState) -> AsyncCollection:
     return service_db(state.mongo, "gateway")[COLLECTION]
 
 
+async def _indexed_versions(state: AppState) -> AsyncCollection:
+    """The collection, its unique index created once per process (the local MongoDB-wire
+    server drops connections on concurrent createIndexes)."""
+    versions = _versions(state)
+    async with _index_lock:
+        if versions.full_name not in _indexed:
+            await versions.create_index([("tenant_id", 1), ("version", 1)], unique=True)
+            _indexed.add(versions.full_name)
+    return versions
+
+
 async def history(state: AppState, tenant_id: str) -> list[dict[str, Any]]:
     """The newest versions first: version and saved_at."""
     cursor = _versions(state).find({"tenant_id": tenant_id}).sort("version", -1)
@@ -97,8 +110,7 @@ async def save(state: AppState, tenant_id: str, template: events.EmailTemplate) 
     tenant = state.tenants.get(tenant_id)
     if tenant is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "unknown tenant")
-    versions = _versions(state)
-    await versions.create_index([("tenant_id", 1), ("version", 1)], unique=True)
+    versions = await _indexed_versions(state)
     latest = await versions.find({"tenant_id": tenant_id}).sort("version", -1).limit(1).to_list(1)
     in_use = tenant.email_template.version if tenant.email_template else 0
     version = max([in_use, *(r["version"] for r in latest)]) + 1
