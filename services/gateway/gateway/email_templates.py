@@ -168,6 +168,11 @@ def _lang_query(request: Request) -> str:
     return f"?lang={language(request)}" if lang else ""
 
 
+def _saved(request: Request) -> int | None:
+    saved = request.query_params.get("saved", "")
+    return int(saved) if saved.isdigit() and len(saved) < 10 else None
+
+
 async def _editor(
     request: Request,
     state: AppState,
@@ -179,10 +184,10 @@ async def _editor(
     status_code: int = 200,
 ) -> Response:
     t = texts(request)
-    in_use = tenant.email_template or default_template()
+    saved = _saved(request)
+    in_use = (tenant.email_template or default_template()).version
     if isinstance(values, events.EmailTemplate):
         values = values.model_dump()
-    saved = request.query_params.get("saved")
     response = render(
         request,
         "operator_email.html",
@@ -193,8 +198,8 @@ async def _editor(
         values=values,
         problems=[problem_text(p, t) for p in problems],
         viewing=viewing,
-        saved=int(saved) if saved and saved.isdigit() else None,
-        in_use=in_use.version,
+        saved=saved,
+        in_use=max(in_use, saved or 0),
         history=await history(state, tenant.tenant_id),
         variables=VARIABLES,
     )
@@ -208,10 +213,13 @@ async def _editor(
 async def editor(
     request: Request, state: StateDep, tenant: OperatorDep, version: int | None = None
 ) -> Response:
-    """The editor, filled with the template in use or (`?version=`) a saved version."""
+    """The editor, filled with the template in use or (`?version=`) a saved version. Right
+    after a save (`?saved=`) that is the saved one, which this replica's copy of
+    `tenant.config` may not show for a moment yet."""
     shown = tenant.email_template or default_template()
-    if version is not None:
-        shown = await stored(state, tenant.tenant_id, version)
+    wanted = version if version is not None else _saved(request)
+    if wanted is not None:
+        shown = await stored(state, tenant.tenant_id, wanted)
         if shown is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such version")
     return await _editor(request, state, tenant, shown, viewing=version)
