@@ -132,6 +132,15 @@ class Outbox:
         changes = {"state": QUEUED, "due_at": until, "waiting_for": waiting_for}
         return await self._update_held(job, changes | {"attempts": attempts} | (note or {}))
 
+    async def defer(self, job_ids: list[str], until: datetime, *, waiting_for: str) -> None:
+        """Move due, unclaimed jobs to a later time in one write (a mailbox at its limit):
+        nobody holds them, and a job meanwhile claimed or rescheduled is left alone."""
+        if job_ids:
+            await self.jobs.update_many(
+                {"_id": {"$in": job_ids}, "state": QUEUED, "due_at": {"$lte": self.clock()}},
+                {"$set": {"due_at": until, "waiting_for": waiting_for}},
+            )
+
     async def finish(self, job: dict[str, Any], state: str, result: dict[str, Any]) -> bool:
         assert state in (DONE, FAILED)
         changes = result | {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr, model_validator
+import socket
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that ship in deploy/local/local.env; outside `environment=local` they are refused.
@@ -30,6 +32,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus can scrape it
     # Link and landing pages customers open; also used in e-mails.
     public_base_url: str = "http://127.0.0.1:8000"
+    # Names this replica (leases on outbox jobs): unique among replicas, stable across a
+    # replica's restarts. A pod's or host's name; set it when one host runs several.
+    replica_id: str = Field(default_factory=socket.gethostname)
     # Fernet keys sealing tenants' mailbox passwords and webhook secrets (einvoice.sealing).
     sealing_keys: SecretStr | None = None
 

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
-from gateway import api, chain, email_templates, links, operator, pos, shop, webhook_pages
+from gateway import api, chain, email_templates, links, mailbox, operator, pos, shop, webhook_pages
 from gateway.accounts import web as accounts
 from gateway.config import GatewaySettings
 from gateway.state import lifespan
@@ -32,6 +32,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         links.router,
         operator.router,
         email_templates.router,
+        mailbox.router,
         pos.router,
         shop.router,
         chain.router,

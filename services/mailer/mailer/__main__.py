@@ -48,7 +48,7 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
         db = service_db(client, SERVICE)
         send_log = MongoSendLog(db["sends"], db["links"])
         await send_log.setup()
-        outbox = Outbox(db["sends"])
+        outbox = Outbox(db["sends"], owner=f"mailer@{settings.replica_id}")
         await outbox.setup()
         platform = Route(
             settings.smtp_server(),

@@ -59,10 +59,10 @@ class SmtpSender:
         try:
             await send_message(server, message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [refusal.code for refusal in exc.recipients]
-            if codes and all(400 <= c < 500 for c in codes):
-                raise TransientError(f"recipient deferred: {exc}") from exc
-            raise PermanentSmtpError(f"recipient refused: {exc}") from exc
+            said = "; ".join(f"SMTP {r.code} {r.message} ({r.recipient})" for r in exc.recipients)
+            if exc.recipients and all(400 <= r.code < 500 for r in exc.recipients):
+                raise TransientError(f"recipient deferred: {said}") from exc
+            raise PermanentSmtpError(f"recipient refused: {said}") from exc
         except aiosmtplib.SMTPResponseException as exc:
             if 500 <= exc.code < 600:
                 raise PermanentSmtpError(f"SMTP {exc.code}: {exc.message}") from exc

@@ -35,6 +35,7 @@ WAITING_FOR_RETRY = "retry"
 
 
 class Limiter(Protocol):
+    async def available(self, mailbox_id: str, limits: Limits, wanted: int) -> Grant: ...
     async def acquire(self, mailbox_id: str, limits: Limits, wanted: int) -> Grant: ...
 
 
@@ -59,7 +60,7 @@ class Dispatcher:
     publish: Callable[[list[Outgoing]], Awaitable[None]]
     concurrency: int = 8
     batch: int = 200
-    idle_poll: float = 1.0
+    idle_poll: float = 0.5
     retry_initial: float = 10.0
     retry_cap: float = 900.0
     give_up_after: timedelta = timedelta(hours=48)
@@ -84,36 +85,47 @@ class Dispatcher:
                     pass
 
     async def round(self) -> int:
-        """One pass over the due jobs; returns how many were claimed."""
+        """One pass over the due jobs; returns how many were sent or settled.
+
+        Per mailbox, only as many jobs as it has free slots are claimed; the others are moved
+        to the time of the next free slot in one write, so a mailbox at its limit costs one
+        read and one write per round, however long its queue."""
         due = await self.outbox.due(self.batch)
         by_mailbox: dict[str, list[tuple[dict[str, Any], Route]]] = defaultdict(list)
-        claimed = 0
+        settled = 0
         for job in due:
-            held = await self.outbox.claim(job)
-            if held is None:
-                continue  # another replica took it
-            claimed += 1
             try:
                 route = self.route_for(job["tenant_id"])
             except SealingError as exc:
-                reason = f"the tenant's mailbox cannot be used: {exc}"
-                await self.outbox.finish(held, FAILED, {"reason": reason})
+                if held := await self.outbox.claim(job):
+                    reason = f"the tenant's mailbox cannot be used: {exc}"
+                    await self.outbox.finish(held, FAILED, {"reason": reason})
+                    settled += 1
                 continue
-            by_mailbox[route.server.mailbox_id].append((held, route))
+            by_mailbox[route.server.mailbox_id].append((job, route))
         limit = asyncio.Semaphore(self.concurrency)
         sends = []
         for mailbox_id, jobs in by_mailbox.items():
-            grant = await self.limiter.acquire(mailbox_id, jobs[0][1].limits, len(jobs))
-            for held, route in jobs[: grant.granted]:
-                sends.append(self._send(held, route, limit))
-            for held, _ in jobs[grant.granted :]:
+            limits = jobs[0][1].limits
+            free = await self.limiter.available(mailbox_id, limits, len(jobs))
+            held = [
+                (claimed, route)
+                for job, route in jobs[: free.granted]
+                if (claimed := await self.outbox.claim(job)) is not None
+            ]
+            grant = await self.limiter.acquire(mailbox_id, limits, len(held))
+            for claimed, route in held[: grant.granted]:
+                sends.append(self._send(claimed, route, limit))
+            for claimed, _ in held[grant.granted :]:  # another replica took the slots first
                 await self.outbox.postpone(
-                    held, grant.next_slot_at, waiting_for=WAITING_FOR_SLOT, count_attempt=False
+                    claimed, grant.next_slot_at, waiting_for=WAITING_FOR_SLOT, count_attempt=False
                 )
+            if rest := [job["_id"] for job, _ in jobs[free.granted :]]:
+                await self.outbox.defer(rest, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
         await asyncio.gather(*sends)
         if sends:
             await self.report_finished()
-        return claimed
+        return settled + len(sends)
 
     async def _send(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
         async with limit:

@@ -93,37 +93,49 @@ class MailboxLimiter:
         self.clock = clock
         self.attempts = attempts
 
+    async def available(self, mailbox_id: str, limits: Limits, wanted: int) -> Grant:
+        """How many of `wanted` sends would get a slot now (nothing is taken), and when the
+        first of the others would."""
+        if not limits or wanted <= 0:
+            return Grant(max(0, wanted), None)
+        doc = await self.usage.find_one({"_id": mailbox_id})
+        granted, _, next_at = self._plan((doc or {}).get("windows", {}), limits, wanted)
+        return Grant(granted, next_at)
+
     async def acquire(self, mailbox_id: str, limits: Limits, wanted: int) -> Grant:
         """Take up to `wanted` sending slots now."""
         if not limits or wanted <= 0:
             return Grant(max(0, wanted), None)
         for _ in range(self.attempts):
-            now = self.clock()
             doc = await self.usage.find_one({"_id": mailbox_id})
-            windows = (doc or {}).get("windows", {})
-            granted = wanted
-            for name, limit, period, width in limits.windows():
-                granted = min(granted, free_slots(windows.get(name, []), limit, period, width, now))
-            if granted == 0:
-                return Grant(0, self._next(windows, limits, now))
-            updated = {
-                name: take(windows.get(name, []), granted, period, width, now)
-                for name, _, period, width in limits.windows()
-            }
-            if await self._store(mailbox_id, doc, updated):
-                if granted < wanted:
-                    after = {name: updated[name] for name in updated}
-                    return Grant(granted, self._next(after, limits, now))
-                return Grant(granted, None)
+            granted, updated, next_at = self._plan((doc or {}).get("windows", {}), limits, wanted)
+            if granted == 0 or await self._store(mailbox_id, doc, updated):
+                return Grant(granted, next_at)
         raise TransientError(f"mailbox {mailbox_id}: sending slots contended, try again")
 
-    def _next(self, windows: dict[str, Buckets], limits: Limits, now: float) -> datetime:
+    def _plan(
+        self, windows: dict[str, Buckets], limits: Limits, wanted: int
+    ) -> tuple[int, dict[str, Buckets], datetime | None]:
+        """Slots to grant now, the windows after taking them, and (when fewer than wanted)
+        the time the next slot opens."""
+        now = self.clock()
+        granted = wanted
+        for name, limit, period, width in limits.windows():
+            granted = min(granted, free_slots(windows.get(name, []), limit, period, width, now))
+        updated = {
+            name: take(windows.get(name, []), granted, period, width, now)
+            if granted
+            else windows.get(name, [])
+            for name, _, period, width in limits.windows()
+        }
+        if granted == wanted:
+            return granted, updated, None
         at = max(
-            next_slot(windows.get(name, []), limit, period, width, now)
+            next_slot(updated.get(name, []), limit, period, width, now)
             for name, limit, period, width in limits.windows()
-            if free_slots(windows.get(name, []), limit, period, width, now) == 0
+            if free_slots(updated.get(name, []), limit, period, width, now) == 0
         )
-        return datetime.fromtimestamp(at, UTC)
+        return granted, updated, datetime.fromtimestamp(at, UTC)
 
     async def _store(self, mailbox_id: str, doc: dict | None, windows: dict[str, Buckets]) -> bool:
         if doc is None:
