@@ -130,7 +130,7 @@ async def test_a_confirmation_reaches_the_webhook_signed_and_retried(
         async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
             accepted = await client.post("/api/v1/batches", json={"invoices": invoices})
         assert accepted.status_code == 202
-        mails = await eventually(lambda: mails_to(domain), timeout=90, what="the e-mail")
+        mails = await eventually(lambda: mails_to(domain), timeout=180, what="the e-mail")
         link = LINK.search(mails[0]["text"]).group(0)
 
         async with httpx.AsyncClient(headers=BROWSER) as person:
