@@ -292,3 +292,54 @@ async def test_a_permanent_refusal_is_a_failure_for_the_operator_and_for_billing
     assert item["status"] == "failed" and item["stage"] == "mail"
     assert item["number"] == invoice["number"] and "550" in item["reasons"][0]
     print(f"\n550: mail.failed '{failure['reasons'][0]}'; operator page and billing feed show it")
+
+
+async def test_the_mailbox_password_is_sealed_and_a_blank_field_keeps_it(
+    stack: dict[str, str], services: bool
+) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    from einvoice import events
+    from einvoice.sealing import Sealer
+    from einvoice.topics import partitions_of
+    from tests.support import local_settings
+
+    tenant = await new_tenant(stack, "Telekom Zapieczętowany Sp. z o.o.")
+    password = "Tajne-hasło-" + tenant.tenant_id
+    fields = {
+        "host": "smtp.example.invalid",
+        "port": "587",
+        "tls": "starttls",
+        "user": f"faktury@{tenant.email_domain}",
+        "mail_from": f"Faktury <faktury@{tenant.email_domain}>",
+        "per_minute": "30",
+        "per_day": "10000",
+    }
+    assert (await configure_mailbox(tenant, **fields, password=password)).status_code == 303
+    # Saved again with the password field left empty (as the form shows it): still there.
+    fields["per_minute"] = "25"
+    assert (await configure_mailbox(tenant, **fields)).status_code == 303
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=stack["kafka_bootstrap"], enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        partitions = await partitions_of(consumer, events.TENANT_CONFIG)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        raw: list[bytes] = []
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                raw += [r.value for r in records if r.key == tenant.tenant_id.encode()]
+    finally:
+        await consumer.stop()
+    assert len(raw) >= 3, "registered, then saved twice"
+    assert all(password.encode() not in value for value in raw), "never in clear on Kafka"
+    latest = events.TenantConfig.model_validate(
+        events.Envelope.model_validate_json(raw[-1]).payload
+    )
+    assert latest.mailbox.per_minute == 25 and latest.mailbox.per_day == 10000
+    sealer = Sealer(local_settings()["sealing_keys"].split(","))
+    assert sealer.unseal(latest.mailbox.password_sealed) == password

@@ -98,40 +98,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "mb_refused": "Nie zapisano:",
         "mb_test_ok": "Połączenie działa: serwer przyjął logowanie (nic nie wysłano).",
         "mb_test_failed": "Połączenie nie działa:",
-        # The operator's sending mailbox (gateway.mailbox).
-        "mb_intro": (
-            "Invoice e-mails can leave from your own mailbox. Without one, the platform's "
-            "mailbox sends them."
-        ),
-        "mb_in_use": "Sending now:",
-        "mb_platform": "the platform's mailbox",
-        "mb_host": "SMTP server",
-        "mb_port": "Port",
-        "mb_tls": "Encryption",
-        "mb_tls_starttls": "STARTTLS (usually port 587)",
-        "mb_tls_tls": "TLS from the start (usually port 465)",
-        "mb_tls_none": "none (internal network only)",
-        "mb_user": "User",
-        "mb_password": "Password",
-        "mb_password_kept": "stored — leave empty to keep it",
-        "mb_password_note": "The password is encrypted before it is stored and never shown.",
-        "mb_addresses": "Addresses",
-        "mb_limits": "The mailbox's sending limits",
-        "mb_limits_note": (
-            "Your mail provider's limits, e.g. Microsoft 365: 30 a minute and 10,000 a day. Empty: "
-            "no limit. E-mails over a limit wait for a free slot; none is lost."
-        ),
-        "mb_per_minute": "per minute",
-        "mb_per_hour": "per hour",
-        "mb_per_day": "per day",
-        "mb_save": "Save",
-        "mb_test": "Test the connection",
-        "mb_remove": "Send from the platform's mailbox",
-        "mb_saved": "Saved. New e-mails leave from this mailbox within seconds.",
-        "mb_removed": "E-mails will be sent from the platform's mailbox.",
-        "mb_refused": "Not saved:",
-        "mb_test_ok": "The connection works: the server accepted the login (nothing was sent).",
-        "mb_test_failed": "The connection does not work:",
         "mail_waiting_limit": (
             "{n} e-maili czeka na wolne miejsce w limicie skrzynki "
             "nadawczej; następne wysłanie o {at}."
@@ -356,6 +322,40 @@ TEXTS: dict[str, dict[str, str]] = {
         "wh_state_working": "sending",
         "wh_state_done": "delivered",
         "wh_state_failed": "failed",
+        # The operator's sending mailbox (gateway.mailbox).
+        "mb_intro": (
+            "Invoice e-mails can leave from your own mailbox. Without one, the platform's "
+            "mailbox sends them."
+        ),
+        "mb_in_use": "Sending now:",
+        "mb_platform": "the platform's mailbox",
+        "mb_host": "SMTP server",
+        "mb_port": "Port",
+        "mb_tls": "Encryption",
+        "mb_tls_starttls": "STARTTLS (usually port 587)",
+        "mb_tls_tls": "TLS from the start (usually port 465)",
+        "mb_tls_none": "none (internal network only)",
+        "mb_user": "User",
+        "mb_password": "Password",
+        "mb_password_kept": "stored — leave empty to keep it",
+        "mb_password_note": "The password is encrypted before it is stored and never shown.",
+        "mb_addresses": "Addresses",
+        "mb_limits": "The mailbox's sending limits",
+        "mb_limits_note": (
+            "Your mail provider's limits, e.g. Microsoft 365: 30 a minute and 10,000 a day. Empty: "
+            "no limit. E-mails over a limit wait for a free slot; none is lost."
+        ),
+        "mb_per_minute": "per minute",
+        "mb_per_hour": "per hour",
+        "mb_per_day": "per day",
+        "mb_save": "Save",
+        "mb_test": "Test the connection",
+        "mb_remove": "Send from the platform's mailbox",
+        "mb_saved": "Saved. New e-mails leave from this mailbox within seconds.",
+        "mb_removed": "E-mails will be sent from the platform's mailbox.",
+        "mb_refused": "Not saved:",
+        "mb_test_ok": "The connection works: the server accepted the login (nothing was sent).",
+        "mb_test_failed": "The connection does not work:",
         "mail_waiting_limit": (
             "{n} e-mails are waiting for a free slot within the sending "
             "mailbox's limits; the next goes out at {at}."

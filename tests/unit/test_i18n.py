@@ -1,0 +1,23 @@
+"""Every page text exists in Polish and in English (a missing key renders as nothing)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import gateway.shop_texts  # noqa: F401  (registers the shop and chain texts)
+from gateway.i18n import TEXTS
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "services/gateway/gateway/templates"
+
+
+def test_both_languages_have_the_same_keys() -> None:
+    assert set(TEXTS["pl"]) - set(TEXTS["en"]) == set(), "only in Polish"
+    assert set(TEXTS["en"]) - set(TEXTS["pl"]) == set(), "only in English"
+
+
+def test_every_text_a_template_names_exists() -> None:
+    used = set()
+    for page in TEMPLATES.glob("*.html"):
+        used |= set(re.findall(r"\bt\.([a-z][a-z0-9_]*)", page.read_text("utf-8")))
+    assert used - set(TEXTS["pl"]) == set()
