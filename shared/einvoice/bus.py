@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 from pymongo.errors import ConnectionFailure
 
@@ -238,10 +238,15 @@ class ConsumerLoop:
 
         results = await asyncio.gather(*(run_key(r) for r in by_key.values()))
         await publish(self.producer, (o for group in results for o in group), self.config.service)
-        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+        # A rebalance while the batch ran may have moved partitions to another replica: commit
+        # only what this one still owns (the new owner redelivers the rest).
+        owned = self._consumer.assignment()
+        offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if tp in owned}
+        if not offsets:
+            return
         try:
             await self._consumer.commit(offsets)
-        except CommitFailedError:
+        except (CommitFailedError, IllegalStateError):
             # A rebalance took the partitions away; the new owner redelivers, handlers are
             # idempotent, so nothing is lost or doubled.
             log.warning("commit failed after rebalance; batch will be redelivered")
