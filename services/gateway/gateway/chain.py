@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
-import traceback
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -28,6 +27,7 @@ from starlette.datastructures import UploadFile
 
 import gateway.shop_texts  # noqa: F401  (registers the page texts)
 from einvoice import events, readmodels
+from einvoice.emailtemplates import short_reason, template_line
 from einvoice.tenants import publish_tenant
 from gateway.accounts.deps import ChainUser, ChainUserDep, RequireCsrf, SignedInDep
 from gateway.accounts.views import notice, page
@@ -296,21 +296,6 @@ class TemplateProblem:
     message: str
 
 
-def _template_line(exc: BaseException) -> int | None:
-    """The template line a render error happened on (jinja rewrites the traceback so that
-    the template's own frames carry its line numbers)."""
-    line = None
-    for frame, lineno in traceback.walk_tb(exc.__traceback__):
-        if frame.f_code.co_filename == "<template>":
-            line = lineno
-    return line
-
-
-def _short(message: str) -> str:
-    message = " ".join(str(message).split())
-    return message[:300] + ("…" if len(message) > 300 else "")
-
-
 def check_layout(
     invoice: events.InvoiceIssued, branding: events.Branding
 ) -> tuple[bytes | None, TemplateProblem | None]:
@@ -322,16 +307,16 @@ def check_layout(
     try:
         render_invoice_html(invoice, template_html=template, branding=data)
     except TemplateSyntaxError as exc:
-        return None, TemplateProblem("syntax", exc.lineno, _short(exc.message or str(exc)))
+        return None, TemplateProblem("syntax", exc.lineno, short_reason(exc.message or str(exc)))
     except SecurityError as exc:
-        return None, TemplateProblem("sandbox", _template_line(exc), _short(str(exc)))
+        return None, TemplateProblem("sandbox", template_line(exc), short_reason(str(exc)))
     except Exception as exc:  # any failure of a tenant template is a refusal
         reason = f"{type(exc).__name__}: {exc}"
-        return None, TemplateProblem("render", _template_line(exc), _short(reason))
+        return None, TemplateProblem("render", template_line(exc), short_reason(reason))
     try:
         pdf = render_invoice_pdf(invoice, template_html=template, branding=data)
     except Exception as exc:  # xhtml2pdf fails in many ways
-        return None, TemplateProblem("pdf", None, _short(f"{type(exc).__name__}: {exc}"))
+        return None, TemplateProblem("pdf", None, short_reason(f"{type(exc).__name__}: {exc}"))
     return pdf, None
 
 
@@ -424,7 +409,7 @@ async def _branding_from_form(
             invoice_template=template,
         )
     except ValidationError as exc:
-        return values, None, [_short(str(exc))]
+        return values, None, [short_reason(str(exc))]
     return values, branding, []
 
 
