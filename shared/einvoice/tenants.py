@@ -32,6 +32,7 @@ class TenantDirectory:
     _by_pos_hash: dict[str, tuple[str, events.PosKey]] = field(default_factory=dict)
     _consumer: AIOKafkaConsumer | None = None
     _task: asyncio.Task | None = None
+    _edits: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def get(self, tenant_id: str) -> events.TenantConfig | None:
         return self.tenants.get(tenant_id)
@@ -63,6 +64,25 @@ class TenantDirectory:
         self._by_pos_hash = {
             k.sha256.lower(): (t.tenant_id, k) for t in self.tenants.values() for k in t.pos_keys
         }
+
+    async def update(
+        self, producer: AIOKafkaProducer, tenant_id: str, **changes: object
+    ) -> events.TenantConfig:
+        """Change some of a tenant's settings and publish the whole record.
+
+        Edits through this replica are applied one after the other to its latest view, and
+        the view is updated at once (a page shows what was just saved). Replicas editing
+        the same tenant at the same moment still race: the record published last wins."""
+        async with self._edits:
+            current = self.tenants.get(tenant_id)
+            if current is None:
+                raise KeyError(f"unknown tenant {tenant_id!r}")
+            config = events.TenantConfig.model_validate(
+                current.model_dump() | {k: v for k, v in changes.items()}
+            )
+            value = await publish_tenant(producer, config)
+            self.apply(tenant_id, value)
+            return config
 
     async def start(self) -> None:
         """Read the topic to its end, then keep following it in the background."""
@@ -105,10 +125,11 @@ class TenantDirectory:
             await self._consumer.stop()
 
 
-async def publish_tenant(producer: AIOKafkaProducer, config: events.TenantConfig) -> None:
+async def publish_tenant(producer: AIOKafkaProducer, config: events.TenantConfig) -> bytes:
+    """Publish a tenant's whole settings record; returns the record's value."""
     env = events.envelope(
         events.TENANT_CONFIG, config, tenant_id=config.tenant_id, correlation_id=config.tenant_id
     )
-    await producer.send_and_wait(
-        events.TENANT_CONFIG, env.model_dump_json().encode(), key=config.tenant_id.encode()
-    )
+    value = env.model_dump_json().encode()
+    await producer.send_and_wait(events.TENANT_CONFIG, value, key=config.tenant_id.encode())
+    return value

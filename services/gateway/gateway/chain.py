@@ -28,7 +28,6 @@ from starlette.datastructures import UploadFile
 import gateway.shop_texts  # noqa: F401  (registers the page texts)
 from einvoice import events, readmodels
 from einvoice.emailtemplates import short_reason, template_line
-from einvoice.tenants import publish_tenant
 from gateway.accounts.deps import ChainUser, ChainUserDep, RequireCsrf, SignedInDep
 from gateway.accounts.views import notice, page
 from gateway.deps import StateDep
@@ -485,7 +484,7 @@ async def save_branding(
     if len(config.model_dump_json()) > CONFIG_MAX_BYTES:
         error = texts(request)["chain_err_too_big"]
         return _branding_page(request, state, user, signed, values, errors=[error], status_code=422)
-    await publish_tenant(state.producer, config)
+    await state.tenants.update(state.producer, config.tenant_id, branding=branding)
     return _branding_page(request, state, user, signed, values, saved=True)
 
 

@@ -25,7 +25,6 @@ import gateway.shop_texts  # noqa: F401  (registers the template error texts it 
 from einvoice import events
 from einvoice.emailtemplates import VARIABLES, Problem, checked, default_template, preview
 from einvoice.mongo import service_db
-from einvoice.tenants import publish_tenant
 from gateway.chain import CONFIG_MAX_BYTES
 from gateway.deps import StateDep, TenantDep
 from gateway.i18n import language, texts
@@ -127,9 +126,8 @@ async def save(state: AppState, tenant_id: str, template: events.EmailTemplate) 
             version += 1
     else:
         raise HTTPException(status.HTTP_409_CONFLICT, "too many saves at once; try again")
-    current = state.tenants.get(tenant_id) or tenant
     versioned = template.model_copy(update={"version": version})
-    await publish_tenant(state.producer, current.model_copy(update={"email_template": versioned}))
+    await state.tenants.update(state.producer, tenant_id, email_template=versioned)
     return version
 
 

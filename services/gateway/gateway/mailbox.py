@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from einvoice import events
 from einvoice.sealing import Sealer, SealingError
 from einvoice.smtp import SmtpServer
-from einvoice.tenants import publish_tenant
 from gateway.deps import StateDep
 from gateway.operator import OperatorDep, check_csrf, csrf_token
 from gateway.pages import render
@@ -136,7 +135,7 @@ async def save_mailbox(
     check_csrf(request, csrf)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if action == "remove":
-        await publish_tenant(state.producer, tenant.model_copy(update={"mailbox": None}))
+        await state.tenants.update(state.producer, tenant.tenant_id, mailbox=None)
         return RedirectResponse("/operator/mailbox?saved=removed", status.HTTP_303_SEE_OTHER)
 
     values = {k: form.get(k, "") for k in (*FIELDS, "mail_from", "reply_to")} | {
@@ -161,10 +160,8 @@ async def save_mailbox(
     if action == "test":
         outcome = await _try_connection(box, form.get("password") or None, _sealer(state))
         return _page(request, tenant, values, message=outcome)
-    updated = tenant.model_copy(
-        update={"mailbox": box, "mail_from": mail_from, "reply_to": reply_to or None}
-    )
-    await publish_tenant(state.producer, updated)
+    changes = {"mailbox": box, "mail_from": mail_from, "reply_to": reply_to or None}
+    await state.tenants.update(state.producer, tenant.tenant_id, **changes)
     return RedirectResponse("/operator/mailbox?saved=saved", status.HTTP_303_SEE_OTHER)
 
 

@@ -15,7 +15,6 @@ from fastapi.responses import Response
 
 from einvoice import events, readmodels, webhooks
 from einvoice.sealing import Sealer, SealingError
-from einvoice.tenants import publish_tenant
 from gateway.deps import StateDep, TenantDep
 from gateway.i18n import texts
 from gateway.operator import OperatorDep, check_csrf, csrf_token
@@ -62,8 +61,7 @@ async def save_webhook(
     else:
         sealed = current.webhook.secret_sealed
     hook = events.Webhook(url=url, secret_sealed=sealed, events=chosen)
-    config = current.model_copy(update={"webhook": hook})
-    await publish_tenant(state.producer, config)
+    config = await state.tenants.update(state.producer, current.tenant_id, webhook=hook)
     return await _page(request, state, config, secret=secret, saved=True)
 
 
@@ -82,8 +80,7 @@ async def new_secret(
         error = texts(request)["wh_err_sealing"]
         return await _page(request, state, current, error=error, code=503)
     hook = current.webhook.model_copy(update={"secret_sealed": sealed})
-    config = current.model_copy(update={"webhook": hook})
-    await publish_tenant(state.producer, config)
+    config = await state.tenants.update(state.producer, current.tenant_id, webhook=hook)
     return await _page(request, state, config, secret=secret, saved=True)
 
 
@@ -93,8 +90,7 @@ async def remove_webhook(
 ) -> Response:
     """No more deliveries; those still waiting for a retry end as failed."""
     check_csrf(request, csrf)
-    config = _current(state, tenant).model_copy(update={"webhook": None})
-    await publish_tenant(state.producer, config)
+    config = await state.tenants.update(state.producer, tenant.tenant_id, webhook=None)
     return await _page(request, state, config, removed=True)
 
 
