@@ -51,6 +51,9 @@ class Outbox:
     owner: str = field(default_factory=default_owner)
     lease: timedelta = timedelta(seconds=30)
     clock: Callable[[], datetime] = utcnow
+    # Whether finished jobs are reported by an event (then `published` tracks it); a job
+    # whose own record is the report (a webhook call and its delivery log) needs none.
+    reports: bool = True
 
     async def setup(self) -> None:
         await self.jobs.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
@@ -146,7 +149,7 @@ class Outbox:
         changes = result | {
             "state": state,
             "finished_at": self.clock(),
-            "published": False,
+            "published": not self.reports,
             "waiting_for": None,
         }
         return await self._update_held(job, changes)

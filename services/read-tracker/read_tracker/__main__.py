@@ -62,7 +62,11 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
             db[readmodels.DELIVERIES], db[readmodels.OPENS], db[readmodels.BATCHES]
         )
         await deliveries.setup()
-        outbox = Outbox(db[readmodels.WEBHOOK_DELIVERIES])
+        outbox = Outbox(
+            db[readmodels.WEBHOOK_DELIVERIES],
+            owner=f"read-tracker@{settings.replica_id}",
+            reports=False,
+        )
         await outbox.setup()
         await db[readmodels.WEBHOOK_DELIVERIES].create_index([("tenant_id", 1), ("created_at", -1)])
         poster = HttpPoster.create(

@@ -8,8 +8,8 @@ retried with exponential backoff, until `give_up_after` ends it as `failed`. The
 secret are looked up at every attempt, so a corrected URL or a new secret applies to the
 deliveries still waiting. Redirects are never followed.
 
-Jobs finish with `published: False` (an `einvoice.outbox` convention): nothing is reported
-on Kafka for them, the delivery log is the report.
+Nothing is reported on Kafka for these jobs (the outbox is made with `reports=False`): the
+delivery log is the report.
 """
 
 from __future__ import annotations
