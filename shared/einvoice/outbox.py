@@ -18,8 +18,9 @@ loses it.
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +28,10 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
+
+from einvoice.log import get_logger
+
+log = get_logger(__name__)
 
 QUEUED, WORKING, DONE, FAILED = "queued", "working", "done", "failed"
 
@@ -43,6 +48,30 @@ def default_owner() -> str:
 def backoff(attempts: int, initial: float, cap: float) -> timedelta:
     """Delay before retry number `attempts` (1-based): initial, 2x, 4x, ... up to cap."""
     return timedelta(seconds=min(cap, initial * 2 ** max(0, attempts - 1)))
+
+
+async def run_rounds(
+    round_: Callable[[], Awaitable[int]],
+    stop: asyncio.Event,
+    wake: asyncio.Event,
+    idle_poll: float,
+    what: str,
+) -> None:
+    """A dispatcher's life: rounds back to back while they find work; otherwise wait for a
+    wake-up (work enqueued by this replica) or `idle_poll` seconds (another replica's work,
+    a job coming due). A failing round is logged and the loop goes on."""
+    while not stop.is_set():
+        try:
+            worked = await round_()
+        except Exception:  # noqa: BLE001 - a dependency hiccup must not end the loop
+            log.exception("dispatch round failed", dispatcher=what)
+            worked = 0
+        if not worked:
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), idle_poll)
+            except TimeoutError:
+                pass
 
 
 @dataclass

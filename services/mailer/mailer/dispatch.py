@@ -22,7 +22,7 @@ from einvoice import events
 from einvoice.bus import Outgoing, TransientError
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
-from einvoice.outbox import DONE, FAILED, Outbox, backoff
+from einvoice.outbox import DONE, FAILED, Outbox, backoff, run_rounds
 from einvoice.sealing import SealingError
 from einvoice.smtp import SmtpServer
 from mailer.handlers import PermanentSmtpError, message_of, outcome
@@ -70,19 +70,11 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.report_finished()
-                worked = await self.round()
-            except Exception:  # noqa: BLE001 - a dependency hiccup must not end the loop
-                log.exception("dispatch round failed")
-                worked = 0
-            if not worked:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.idle_poll)
-                except TimeoutError:
-                    pass
+        async def report_then_round() -> int:
+            await self.report_finished()
+            return await self.round()
+
+        await run_rounds(report_then_round, stop, self._wake, self.idle_poll, "mail")
 
     async def round(self) -> int:
         """One pass over the due jobs; returns how many were sent or settled.

@@ -26,7 +26,7 @@ import httpx
 from einvoice import events, webhooks
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
-from einvoice.outbox import DONE, FAILED, Outbox, backoff, utcnow
+from einvoice.outbox import DONE, FAILED, Outbox, backoff, run_rounds, utcnow
 from einvoice.sealing import SealingError
 
 log = get_logger(__name__)
@@ -142,18 +142,7 @@ class WebhookDispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                worked = await self.round()
-            except Exception:  # noqa: BLE001 - a dependency hiccup must not end the loop
-                log.exception("webhook round failed")
-                worked = 0
-            if not worked:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.idle_poll)
-                except TimeoutError:
-                    pass
+        await run_rounds(self.round, stop, self._wake, self.idle_poll, "webhook")
 
     async def round(self) -> int:
         """One pass over the due deliveries; returns how many were claimed."""
