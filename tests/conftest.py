@@ -211,3 +211,20 @@ async def create_chain_account(
 def chain_user(services: bool):
     """A factory: `await chain_user(chain_id)` creates a signed-in-able chain user."""
     return create_chain_account
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """What the tests measured (the lines they print), shown at the end of every run, CI
+    included, so the figures quoted in notes can be read off the log."""
+    lines = []
+    for report in terminalreporter.stats.get("passed", []):
+        if report.when == "call" and report.capstdout.strip():
+            lines += [
+                f"{report.nodeid.split('::')[-1]}: {line.strip()}"
+                for line in report.capstdout.splitlines()
+                if line.strip()
+            ]
+    if lines:
+        terminalreporter.section("measured figures")
+        for line in lines:
+            terminalreporter.write_line(line)

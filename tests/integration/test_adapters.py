@@ -85,7 +85,7 @@ async def test_smtp_sender_delivers_polish_mail_to_maildev(stack: dict[str, str]
     message["To"] = f"józef@{domain}".replace("ó", "o")
     message["Subject"] = "Faktura — zażółć gęślą jaźń"
     message.set_content("Treść: ąćęłńóśźż")
-    await SmtpSender(MailerSettings(**stack)).send(message)
+    await SmtpSender().send(MailerSettings(**stack).smtp_server(), message)
     mails = await eventually(lambda: mails_to(domain), timeout=20, what="the mail")
     assert mails[0]["subject"] == "Faktura — zażółć gęślą jaźń"
     assert "ąćęłńóśźż" in mails[0]["text"]
