@@ -7,6 +7,7 @@ Whatever a session starts, it stops at the end; what was already running (a deve
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import subprocess
 import uuid
@@ -213,16 +214,25 @@ def chain_user(services: bool):
     return create_chain_account
 
 
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[")
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """What the tests measured (the lines they print), shown at the end of every run, CI
-    included, so the figures quoted in notes can be read off the log."""
+    """What the end-to-end tests measured (the lines they print while running), listed at
+    the end of every run, CI included, so the figures quoted in notes can be read off the
+    log. Log lines and the stack's start-up output are left out."""
     lines = []
     for report in terminalreporter.stats.get("passed", []):
-        if report.when == "call" and report.capstdout.strip():
+        if report.when != "call" or not report.nodeid.startswith("tests/e2e"):
+            continue
+        for name, content in report.sections:
+            if name != "Captured stdout call":
+                continue
+            name_ = report.nodeid.split("::")[-1]
             lines += [
-                f"{report.nodeid.split('::')[-1]}: {line.strip()}"
-                for line in report.capstdout.splitlines()
-                if line.strip()
+                f"{name_}: {line.strip()}"
+                for line in content.splitlines()
+                if line.strip() and not LOG_LINE.match(line)
             ]
     if lines:
         terminalreporter.section("measured figures")
