@@ -16,6 +16,7 @@ from tests.support import GATEWAY, eventually, mails_to
 pytestmark = [pytest.mark.e2e]
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000/i/[A-Za-z0-9_-]{43,}")
+SAFE_LINKS_IP = "40.92.12.7"  # Microsoft Exchange Online Protection
 BROWSER = {
     "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/130",
     "Accept-Language": "pl-PL,pl;q=0.9",
@@ -49,13 +50,25 @@ async def test_scanners_are_recorded_but_only_a_person_confirms(tenant: Tenant) 
         assert (await scanner.post(f"{link}/download", headers=agent)).status_code == 200
         assert (await scanner.post(f"{link}/download")).status_code == 200  # python-httpx
 
+    # Microsoft's Safe Links detonates links in a browser, seconds after delivery, from
+    # Exchange Online Protection's network (it arrives through the proxy, X-Forwarded-For).
+    async with httpx.AsyncClient(headers=BROWSER) as detonation:
+        await detonation.get(link, headers={"X-Forwarded-For": SAFE_LINKS_IP})
+        detonated = await detonation.post(
+            f"{link}/download",
+            headers={"Sec-Fetch-User": "?1", "X-Forwarded-For": SAFE_LINKS_IP},
+        )
+        assert detonated.status_code == 200
+
     flagged = await eventually(
-        lambda: _at_least(tenant, batch_id, 2, include_flagged="true"),
+        lambda: _at_least(tenant, batch_id, 3, include_flagged="true"),
         timeout=30,
         what="the scanners' opens to be recorded",
     )
     assert all(row["flags"] and row["counted"] is False for row in flagged)
     assert {f for row in flagged for f in row["flags"]} >= {"scanner_agent"}
+    [from_safe_links] = [row for row in flagged if row["ip"] == SAFE_LINKS_IP]
+    assert from_safe_links["flags"] == ["datacentre_right_after_sending"]
     assert await _confirmations(tenant, batch_id) == [], "scanners confirm nothing"
 
     async with httpx.AsyncClient(headers=BROWSER) as person:
@@ -88,9 +101,9 @@ async def test_scanners_are_recorded_but_only_a_person_confirms(tenant: Tenant) 
         bad = await client.get("/api/v1/confirmations/feed", params={"since": "nonsense"})
         assert bad.status_code == 422
     print(
-        f"\nscanner simulation: {len(flagged) + 2} fetches by scanners (HEAD, GET, 2 POSTs), "
-        f"{len(flagged)} opens recorded and flagged, 0 confirmations; 1 person, "
-        "1 confirmation"
+        f"\nscanner simulation: {len(flagged) + 3} fetches by scanners (HEAD, GET, 2 scanner "
+        f"POSTs, a browser from Safe Links' network seconds after sending: landing + download), "
+        f"{len(flagged)} opens recorded and flagged, 0 confirmations; 1 person, 1 confirmation"
     )
 
 
