@@ -62,7 +62,7 @@ class Outgoing:
 
     @classmethod
     def of(cls, event: events.Envelope, key: str) -> Outgoing:
-        return cls(event.type, key, encode(event))
+        return cls(events.topic_for(event.type, event.lane), key, encode(event))
 
 
 EventHandler = Callable[[events.Envelope], Awaitable[Iterable[Outgoing]]]
@@ -133,8 +133,10 @@ def decode(record: ConsumerRecord) -> events.Envelope:
         raise PermanentError(f"invalid envelope: {_summarise(exc)}") from exc
     if env.schema_version > events.SCHEMA_VERSION:
         raise PermanentError(f"unknown schema_version {env.schema_version}")
-    if env.type != record.topic:
+    if env.type != events.type_of_topic(record.topic):
         raise PermanentError(f"event type {env.type!r} does not belong on {record.topic!r}")
+    if env.lane != events.INTERACTIVE and events.is_interactive_topic(record.topic):
+        env = env.model_copy(update={"lane": events.INTERACTIVE})  # the topic decides
     return env
 
 

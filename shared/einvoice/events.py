@@ -54,9 +54,42 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+# Lanes (ADR 0010). A shopper waits at a phone for one invoice while a utility's batch of
+# 100,000 may be queued on the same topics. Work somebody waits for travels in the
+# interactive lane: its events of the stages a batch floods go to `<type>.interactive`
+# topics, which every service consumes in a loop of its own, so they never queue behind
+# bulk records. The lane is set where the work starts and every caused event inherits it.
+Lane = Literal["bulk", "interactive"]
+BULK: Lane = "bulk"
+INTERACTIVE: Lane = "interactive"
+INTERACTIVE_SUFFIX = ".interactive"
+LANED_TOPICS = (INVOICE_ISSUED, INVOICE_REJECTED, PDF_RENDERED, MAIL_SENT, MAIL_FAILED)
+# Topics that only ever carry interactive work (they are consumed in the interactive loop).
+INTERACTIVE_TOPICS = frozenset({RETAIL_REQUESTED, RETAIL_RESERVED, MAIL_RESEND_REQUESTED})
+
+
+def topic_for(event_type: str, lane: str) -> str:
+    """The topic an event of this type travels on in this lane."""
+    if lane == INTERACTIVE and event_type in LANED_TOPICS:
+        return event_type + INTERACTIVE_SUFFIX
+    return event_type
+
+
+def type_of_topic(topic: str) -> str:
+    """The event type a topic carries (a lane's topic carries its base type)."""
+    base = topic.removesuffix(INTERACTIVE_SUFFIX)
+    return base if base in LANED_TOPICS else topic
+
+
+def is_interactive_topic(topic: str) -> bool:
+    return topic.endswith(INTERACTIVE_SUFFIX) or topic in INTERACTIVE_TOPICS
+
+
+LANE_TOPICS = tuple(t + INTERACTIVE_SUFFIX for t in LANED_TOPICS)
+
 # Partition counts bound each consumer group's parallelism; keep them explicit.
-TOPIC_PARTITIONS: dict[str, int] = {topic: 6 for topic in EVENT_TOPICS}
-TOPIC_PARTITIONS |= {dlq_topic(topic): 1 for topic in EVENT_TOPICS}
+TOPIC_PARTITIONS: dict[str, int] = {topic: 6 for topic in (*EVENT_TOPICS, *LANE_TOPICS)}
+TOPIC_PARTITIONS |= {dlq_topic(topic): 1 for topic in (*EVENT_TOPICS, *LANE_TOPICS)}
 TOPIC_PARTITIONS[TENANT_CONFIG] = 1
 COMPACTED_TOPICS = frozenset({TENANT_CONFIG})
 
@@ -85,6 +118,10 @@ class Envelope(EventModel):
     tenant_id: ShortText
     correlation_id: ShortText = Field(description="The batch id or the receipt id.")
     causation_id: str | None = Field(default=None, description="The event that caused this one.")
+    lane: Lane = Field(
+        default="bulk",
+        description="`interactive`: somebody waits for this work (a shopper, an operator).",
+    )
     payload: dict[str, Any]
 
 
@@ -493,9 +530,10 @@ def envelope(
     cause: Envelope | None = None,
     event_id: str | None = None,
     discriminator: str = "",
+    lane: Lane | None = None,
 ) -> Envelope:
-    """Wrap a payload; an event caused by another gets a deterministic id and its causation
-    (`discriminator` tells apart several events of one type from the same cause)."""
+    """Wrap a payload; an event caused by another gets a deterministic id, its causation and
+    its lane (`discriminator` tells apart several events of one type from the same cause)."""
     if event_id is None:
         event_id = (
             derived_event_id(cause.event_id, event_type, discriminator) if cause else new_event_id()
@@ -508,6 +546,7 @@ def envelope(
         tenant_id=tenant_id,
         correlation_id=correlation_id,
         causation_id=cause.event_id if cause else None,
+        lane=lane or (cause.lane if cause else BULK),
         payload=payload.model_dump(mode="json"),
     )
 

@@ -41,6 +41,16 @@ status.
 `invoice.rejected` is not in the original design: a rejected invoice is a business outcome
 that billing must learn about, unlike a technical failure, which goes to a DLQ.
 
+### Lanes
+
+Work somebody waits for (a shopper's invoice, an operator's resend) travels in the
+*interactive* lane: the envelope's `lane` is `interactive`, and its {laned} events go to
+`<type>.interactive` topics ({lane_topics}; 6 partitions each, and a `.dlq` each), which every
+service consumes in a consumer group of its own (`<service>.interactive`), so they never
+queue behind a utility's batch. Caused events inherit their cause's lane; an event read from
+an interactive topic is interactive whatever its envelope says. Billing systems publish in
+the bulk lane (the default) and need do nothing about lanes.
+
 ## Example: `invoice.requested`
 
 ```json
@@ -102,6 +112,8 @@ def events_markdown() -> str:
         INTRO.replace("{max_bytes}", str(events.MAX_EVENT_BYTES))
         .replace("{topic_rows}", rows)
         .replace("{example}", _example())
+        .replace("{laned}", ", ".join(f"`{t}`" for t in events.LANED_TOPICS))
+        .replace("{lane_topics}", ", ".join(f"`{t}`" for t in events.LANE_TOPICS))
     ]
     parts.append(
         "## Envelope (schema_version "

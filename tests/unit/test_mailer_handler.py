@@ -401,12 +401,15 @@ async def test_a_retail_invoice_goes_to_the_shopper_and_the_chains_accounting(
 ) -> None:
     tenants.tenants[TENANT] = tenant_config(kind="retail")
     payload = rendered_payload(recipients=["ola@example.pl", "ksiegowosc@sklep.pl"])
-    first = await mailer.run(rendered_event(payload))
+    shopper_waits = rendered_event(payload).model_copy(update={"lane": "interactive"})
+    first = await mailer.run(shopper_waits)
     assert sorted(m["To"] for m in smtp.messages) == ["ksiegowosc@sklep.pl", "ola@example.pl"]
     assert [b["type"] for b in first] == [events.MAIL_SENT, events.MAIL_SENT]
     assert len({b["event_id"] for b in first}) == 2, "one event per recipient, told apart"
     assert {j["priority"] for j in mailer.jobs.docs.values()} == {0}, "before bulk mail"
-    assert await mailer.run(rendered_event(payload)) == []
+    assert {b["lane"] for b in first} == {"interactive"}, "its outcome stays in the lane"
+    assert [o.topic for o in mailer.published] == ["mail.sent.interactive"] * 2
+    assert await mailer.run(shopper_waits) == []
     assert len(smtp.messages) == 2, "a redelivery sends nothing again"
 
 

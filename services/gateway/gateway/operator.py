@@ -184,6 +184,7 @@ async def resend(
         command,
         tenant_id=tenant.tenant_id,
         correlation_id=delivery["batch_id"],
+        lane=events.INTERACTIVE,  # the operator waits for it
     )
     await publish(state.producer, [Outgoing.of(event, invoice_id)], "gateway")
     return RedirectResponse(

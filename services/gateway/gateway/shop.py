@@ -231,7 +231,11 @@ async def request_invoice(
         picks=picks,
     )
     event = events.envelope(
-        events.RETAIL_REQUESTED, payload, tenant_id=chain_id, correlation_id=receipt_id
+        events.RETAIL_REQUESTED,
+        payload,
+        tenant_id=chain_id,
+        correlation_id=receipt_id,
+        lane=events.INTERACTIVE,  # the shopper waits at the phone
     )
     # Remembered so the shopper's invoice page can wait for it (and nobody else's).
     await _requests(state).insert_one({"_id": invoice_id, "account_id": account.account_id})

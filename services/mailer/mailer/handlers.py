@@ -63,7 +63,7 @@ class Deps:
 
 
 # Shoppers wait at a phone for their invoice, and an operator's resend is a person waiting
-# too: their e-mails go before a utility's monthly batch.
+# too: their e-mails (the interactive lane) go before a utility's monthly batch.
 INTERACTIVE, BULK = 0, 1
 
 
@@ -72,8 +72,7 @@ async def on_pdf_rendered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     recipients = pdf.recipients or ([pdf.buyer_email] if pdf.buyer_email else [])
     if not recipients:
         return [_failed(event, pdf, None, "the buyer has no e-mail address")]
-    tenant = deps.tenants.get(event.tenant_id)
-    priority = INTERACTIVE if tenant and tenant.kind == "retail" else BULK
+    priority = INTERACTIVE if event.lane == events.INTERACTIVE else BULK
     # Several recipients (a shopper and the chain's accounting): one event each, told apart.
     tell_apart = len(recipients) > 1
     out: list[Outgoing] = []
