@@ -13,6 +13,7 @@ from einvoice.mongo import mongo_client, service_db
 from einvoice.outbox import Outbox
 from einvoice.sealing import Sealer, SealingError
 from einvoice.service import run_service
+from einvoice.smtp import SmtpPool
 from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from mailer.adapters import MongoSendLog, SmtpSender
@@ -54,10 +55,11 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
             settings.smtp_server(),
             Limits(settings.mail_per_minute, settings.mail_per_hour, settings.mail_per_day),
         )
+        sender = SmtpSender(SmtpPool(per_server=settings.mail_concurrency))
         dispatcher = Dispatcher(
             outbox=outbox,
             limiter=MailboxLimiter(db["mailbox_usage"]),
-            sender=SmtpSender(),
+            sender=sender,
             route_for=route_for(tenants, platform, _unsealer(settings)),
             publish=partial(publish, producer, service=SERVICE),
             concurrency=settings.mail_concurrency,
@@ -81,6 +83,7 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
         finally:
             stop.set()
             await dispatching
+        await sender.pool.close()
     finally:
         await producer.stop()
         await tenants.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
@@ -12,7 +12,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from einvoice.bus import TransientError
-from einvoice.smtp import SmtpServer, send_message
+from einvoice.smtp import SmtpPool, SmtpServer
 from mailer.handlers import PermanentSmtpError
 
 
@@ -51,13 +51,16 @@ class MongoSendLog:
         )
 
 
+@dataclass
 class SmtpSender:
-    """Hands a message to an SMTP server and sorts its refusals into permanent and
-    temporary ones."""
+    """Hands a message to an SMTP server over a pooled connection and sorts its refusals
+    into permanent and temporary ones."""
+
+    pool: SmtpPool = field(default_factory=SmtpPool)
 
     async def send(self, server: SmtpServer, message: EmailMessage) -> None:
         try:
-            await send_message(server, message)
+            await self.pool.send(server, message)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             said = "; ".join(f"SMTP {r.code} {r.message} ({r.recipient})" for r in exc.recipients)
             if exc.recipients and all(400 <= r.code < 500 for r in exc.recipients):
