@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from einvoice import demo, events
 from einvoice.bus import make_producer
@@ -213,6 +215,12 @@ def chain_user(services: bool):
     """A factory: `await chain_user(chain_id)` creates a signed-in-able chain user."""
     return create_chain_account
 
+
+# The machine is shared and noisy: no per-example deadline, no "generation too slow" check.
+hypothesis_settings.register_profile(
+    "einvoice", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("einvoice")
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[")
 
