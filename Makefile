@@ -47,8 +47,10 @@ test: install ## unit, integration and end-to-end tests (starts what they need)
 test-unit: $(VENV)/.synced ## unit tests only (no stack needed)
 	$(PY) -m pytest tests/unit
 
-bench: install ## measure rendering and the whole pipeline (medians; starts what it needs)
-	$(PY) bench/run.py
+N ?= 10000
+bench: install ## benchmark the pipeline on the local stack: N=10000 invoices (N=100000: full run)
+	$(UV) sync --frozen --group bench
+	$(PY) bench/run.py --invoices $(N) $(BENCH_ARGS)
 
 lint: $(VENV)/.synced ## ruff lint and format check
 	$(VENV)/bin/ruff check shared services deploy tests bench

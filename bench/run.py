@@ -1,15 +1,18 @@
-"""`make bench`: where the time goes, measured on this machine.
+"""`make bench`: how fast the platform delivers on this machine, and what it costs.
 
-1. PDF rendering in-process (median of repeated renders, 4-line and 20-line invoices) and
-   through a process pool of 1 and of N workers (the ratio shows what the pool buys).
-2. The whole pipeline: a batch published through the gateway to the running services, with
-   the batch's wall time and, per stage, the median and p95 latency taken from the delivery
-   read model's timestamps (requested -> issued -> rendered -> mailed).
+1. Baselines: the renderer alone in a tight loop (the ceiling) and WeasyPrint on the same
+   HTML, each in a pool of os.cpu_count() workers; the median of a few rounds.
+2. The pipeline on the real local stack (started, or reused if running; only what this run
+   started is stopped): N utility invoices through the gateway and, meanwhile, a steady
+   stream of retail requests; per-stage rates and latencies, retail request-to-PDF latency,
+   CPU and RSS of every service and stack part, sampled every second.
+3. A Markdown report, its JSON figures and a PNG chart in bench/results/ (git-ignored); the
+   last line printed is a one-line summary.
 
-Starts (or reuses) the local stack and the services like the tests do, and stops only what it
-started. Quote medians and ratios from one run: the machine is shared and noisy.
+    .venv/bin/python bench/run.py [--invoices 10000] [--retail-rate 1] [--timeout SECONDS]
 
-    .venv/bin/python bench/run.py [--invoices 200] [--renders 20]
+Everything is bounded by one global timeout: when it strikes, the run stops its load, writes
+a partial report and says so. Loopback only.
 """
 
 from __future__ import annotations
@@ -17,14 +20,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
-import statistics
+import signal
 import subprocess
 import sys
 import time
-import uuid
-from concurrent.futures import ProcessPoolExecutor
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +35,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from einvoice import events, readmodels  # noqa: E402
-from einvoice.demo import DEMO_API_KEY, demo_invoices  # noqa: E402
+from bench import baselines, chart, markdown, procs, report, workload  # noqa: E402
+from bench.tally import Tally, collect  # noqa: E402
 from einvoice.mongo import mongo_client  # noqa: E402
 from einvoice.settings import Settings  # noqa: E402
-from invoice_builder.issuing import issue  # noqa: E402
-from pdf_renderer.render import render_invoice_pdf  # noqa: E402
 from tests.support import (  # noqa: E402
     GATEWAY,
     LAUNCHER_SCRIPT,
@@ -50,143 +50,254 @@ from tests.support import (  # noqa: E402
     port_open,
 )
 
+RESULTS = ROOT / "bench" / "results"
+PIDS = ROOT / ".run" / "pids"
+
 
 def say(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
-def issued_sample(lines: int) -> events.InvoiceIssued:
-    invoice = demo_invoices(1, seed=lines, period=date(2026, 10, 31))[0]
-    template = invoice["lines"][0]
-    invoice["lines"] = [dict(template, name=f"{template['name']} {i + 1}") for i in range(lines)]
-    request = events.InvoiceRequested.model_validate(
-        invoice | {"invoice_id": "bench", "batch_id": "bench"}
-    )
-    return issue(request)
-
-
-def timed(fn: Any, *args: Any) -> float:
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
-
-
-def bench_render(renders: int) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for lines in (4, 20):
-        invoice = issued_sample(lines)
-        render_invoice_pdf(invoice)  # warm caches (fonts, templates)
-        times = [timed(render_invoice_pdf, invoice) for _ in range(renders)]
-        result[f"render_{lines}_lines_median_ms"] = round(statistics.median(times) * 1000, 1)
-    invoice = issued_sample(4)
-    workers = os.cpu_count() or 1
-    for size in sorted({1, workers}):
-        with ProcessPoolExecutor(max_workers=size) as pool:
-            list(pool.map(render_invoice_pdf, [invoice] * size))  # start and warm workers
-            start = time.perf_counter()
-            list(pool.map(render_invoice_pdf, [invoice] * renders * 2))
-            rate = renders * 2 / (time.perf_counter() - start)
-        result[f"pool_{size}_renders_per_s"] = round(rate, 1)
-    result["pool_speedup"] = round(
-        result[f"pool_{workers}_renders_per_s"] / result["pool_1_renders_per_s"], 2
-    )
-    return result
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-async def bench_pipeline(count: int) -> dict[str, Any]:
-    series = f"BENCH/{uuid.uuid4().hex[:6]}"
-    invoices = demo_invoices(count, seed=3, series=series, email_domain="bench.example.pl")
-    batch_id = f"bench-{uuid.uuid4().hex[:8]}"
-    auth = {"Authorization": f"Bearer {DEMO_API_KEY}"}
-    async with httpx.AsyncClient(base_url=GATEWAY, headers=auth, timeout=120) as client:
-        start = time.perf_counter()
-        accepted = await client.post(
-            "/api/v1/batches", json={"batch_id": batch_id, "invoices": invoices}
-        )
-        accepted.raise_for_status()
-        publish_s = time.perf_counter() - start
-        while True:
-            status = await client.get(f"/api/v1/batches/{batch_id}")
-            if status.status_code == 200 and status.json()["complete"]:
-                break
-            if time.perf_counter() - start > 600:
-                raise SystemExit("the batch did not complete within 600 s")
-            await asyncio.sleep(0.2)
-        wall_s = time.perf_counter() - start
-    client_db = mongo_client(Settings(**local_settings()))
-    try:
-        rows = (
-            await readmodels.tracker_db(client_db)[readmodels.DELIVERIES]
-            .find({"batch_ids": batch_id})
-            .to_list(None)
-        )
-    finally:
-        await client_db.close()
-    stages = [
-        ("requested_at", "issued_at"),
-        ("issued_at", "rendered_at"),
-        ("rendered_at", "mailed_at"),
-    ]
-    result: dict[str, Any] = {
-        "invoices": count,
-        "publish_s": round(publish_s, 2),
-        "wall_s": round(wall_s, 2),
-        "invoices_per_s": round(count / wall_s, 1),
-    }
-    for begin, end in stages:
-        gaps = [(r[end] - r[begin]).total_seconds() for r in rows if r.get(begin) and r.get(end)]
-        name = f"{begin.removesuffix('_at')}->{end.removesuffix('_at')}"
-        result[f"{name} median_s"] = round(statistics.median(gaps), 3)
-        result[f"{name} p95_s"] = round(percentile(gaps, 0.95), 3)
-    return result
-
-
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--invoices", type=int, default=200)
-    parser.add_argument("--renders", type=int, default=20)
+    parser.add_argument("--invoices", "-n", type=int, default=10_000, help="utility invoices")
+    parser.add_argument("--chunk", type=int, default=1000, help="invoices per POST (one batch)")
+    parser.add_argument("--retail-rate", type=float, default=1.0, help="retail requests per s")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each baseline")
+    parser.add_argument("--renders", type=int, default=40, help="renders per baseline round")
+    parser.add_argument(
+        "--timeout", type=float, help="global limit in seconds (default 600 + invoices / 10)"
+    )
+    parser.add_argument("--stall", type=float, default=300, help="give up after s of no progress")
+    parser.add_argument(
+        "--progress-every", type=float, help="s between progress lines (default 10, 30 above 10k)"
+    )
     args = parser.parse_args()
+    if args.timeout is None:
+        args.timeout = 600 + args.invoices / 10
+    if args.progress_every is None:
+        args.progress_every = 10 if args.invoices <= 10_000 else 30
+    return args
 
-    say(f"== PDF rendering ({args.renders} renders each, {os.cpu_count()} cores)")
-    for key, value in bench_render(args.renders).items():
-        say(f"  {key:32} {value}")
 
-    services = launcher().SERVICES
-    stack_before = {n for n, port in STACK_PORTS.items() if port_open(port)}
-    services_before = {n for n, (_, port) in services.items() if port_open(port)}
-    subprocess.run([str(PYTHON), str(LAUNCHER_SCRIPT), "up"], check=True, stdout=subprocess.DEVNULL)
+class LocalStack:
+    """`launcher.py up` (reuses what runs); `down()` stops only what `up()` started."""
+
+    def __init__(self) -> None:
+        self.ports: dict[str, tuple[str, int]] = launcher().SERVICES
+        self.services = list(self.ports)
+        self.stack_before: set[str] = set()
+        self.services_before: set[str] = set()
+        self.started = False
+
+    def up(self, timeout: float) -> None:
+        self.stack_before = {n for n, port in STACK_PORTS.items() if port_open(port)}
+        self.services_before = {n for n, (_, port) in self.ports.items() if port_open(port)}
+        self.started = True
+        done = subprocess.run(
+            [str(PYTHON), str(LAUNCHER_SCRIPT), "up"],
+            capture_output=True,
+            text=True,
+            timeout=max(timeout, 1),
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError("launcher.py up failed:\n" + (done.stdout + done.stderr)[-3000:])
+        fresh = sorted(set(self.services) - self.services_before)
+        fresh_stack = sorted(set(STACK_PORTS) - self.stack_before)
+        say(f"   reused: {', '.join(sorted(self.stack_before | self.services_before)) or '-'}")
+        say(f"   started: {', '.join(fresh_stack + fresh) or '-'}")
+
+    def down(self) -> None:
+        if not self.started:
+            return
+        services = sorted(set(self.services) - self.services_before)
+        if services:
+            say(f"== stopping the services this run started: {', '.join(services)}")
+            _quietly([str(PYTHON), str(LAUNCHER_SCRIPT), "stop-services", *services])
+        parts = sorted(set(STACK_PORTS) - self.stack_before)
+        if parts:
+            say(f"== stopping the stack parts this run started: {', '.join(parts)}")
+            _quietly([str(PYTHON), str(STACK_SCRIPT), "down", *parts])
+
+
+def _quietly(command: list[str]) -> None:
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, timeout=180)
+
+
+def targets(services: list[str]) -> list[procs.Target]:
+    """Every service and stack part running now, by the pid files the launchers write."""
+    found = [procs.Target("bench harness", "harness", os.getpid(), whole_group=False)]
+    for name in services:
+        pid = procs.group_leader(PIDS / f"svc-{name}.pid")
+        if pid:
+            found.append(procs.Target(name, "service", pid))
+    for part in STACK_PORTS:
+        pid = procs.group_leader(PIDS / f"{part}.pid")
+        if pid:
+            found.append(procs.Target(part, "infrastructure", pid))
+    return found
+
+
+async def pipeline(
+    args: argparse.Namespace,
+    machine: dict[str, str],
+    renderers: list[baselines.Baseline],
+    run_deadline: float,
+    services: list[str],
+) -> tuple[report.Run, dict[str, Any]]:
+    started = datetime.now()
+    load = workload.Load(args.invoices, args.chunk, args.retail_rate)
+    # Keep a reserve after the load for reading the read model and writing the report.
+    reserve = min(60 + args.invoices / 2000, args.timeout / 5)
+    limits = workload.Limits(run_deadline - reserve, args.stall, retail_grace=300)
+    tally = Tally()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    settings = Settings(**local_settings())
+    mongo = mongo_client(settings)
+    sampler = procs.Sampler(lambda: targets(services))
+    unmeasured = (set(services) | set(STACK_PORTS)) - {t.name for t in targets(services)}
+    if unmeasured:
+        say(f"   not measured (no live pid file): {', '.join(sorted(unmeasured))}")
+    progress = report.ProgressLine(load.invoices, say, args.progress_every)
+    outcome, detail = "error", ""
+    say(
+        f"== pipeline: {load.invoices:,} utility invoices (run {load.run_id}), "
+        f"retail {load.retail_rate:g}/s; progress every {args.progress_every:g} s"
+    )
     try:
-        say(f"== pipeline: one batch of {args.invoices} invoices through the gateway")
-        result = asyncio.run(bench_pipeline(args.invoices))
-        for key, value in result.items():
-            say(f"  {key:32} {value}")
-        out = ROOT / ".run" / "bench-last.json"
-        out.write_text(json.dumps(result, indent=2))
-        say(f"(saved {out})")
+        async with httpx.AsyncClient(base_url=GATEWAY, timeout=120) as http:
+            sampler.start()
+            try:
+                clients = workload.Clients(http, mongo, settings.kafka_bootstrap)
+                outcome = await workload.run(load, clients, tally, limits, progress, stop)
+            except Exception as exc:  # a partial report is worth more than a traceback
+                detail = f"{type(exc).__name__}: {exc}"
+            finally:
+                sampler.stop()
+        if outcome == "timeout":
+            detail = (
+                f"The global timeout ({args.timeout:.0f} s, --timeout) struck with "
+                f"{tally.done:,} of {load.invoices:,} invoices mailed or failed; the rest are "
+                "still in the pipeline and will be delivered after this run."
+            )
+        elif outcome == "stalled":
+            detail = f"Nothing progressed for {args.stall:.0f} s (--stall); see .run/logs/."
+        say(f"== load {outcome}; reading the read model")
+        if detail:
+            say(f"   {detail}")
+        rows = await collect(mongo, tally, run_deadline)
     finally:
-        started = sorted(set(services) - services_before)
-        if started:
-            subprocess.run(
-                [str(PYTHON), str(LAUNCHER_SCRIPT), "stop-services", *started],
-                check=False,
-                stdout=subprocess.DEVNULL,
+        await mongo.close()
+    run = report.Run(
+        load,
+        outcome,
+        detail,
+        machine,
+        renderers,
+        tally,
+        rows,
+        sampler.samples,
+        sampler.kinds,
+        sampler.restarts,
+        started,
+    )
+    return run, report.figures(run)
+
+
+def write(run: report.Run, figures: dict[str, Any]) -> str:
+    """The report, its figures and its chart in bench/results/; returns the summary line."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stem = f"bench-{run.started:%Y%m%d-%H%M%S}-n{run.load.invoices}"
+    summary = report.summary_line(figures, run.baselines)
+    ceiling = run.baselines[0].median if run.baselines else None
+    chart.draw(run, RESULTS / f"{stem}.png", ceiling)
+    (RESULTS / f"{stem}.md").write_text(markdown.render(run, figures, f"{stem}.png", summary))
+    (RESULTS / f"{stem}.json").write_text(json.dumps(_json_ready(figures), indent=2))
+    say(f"== report {RESULTS / stem}.md, chart {stem}.png, figures {stem}.json")
+    return summary
+
+
+def _json_ready(value: Any) -> Any:
+    """NaN (not measured) as null: strict JSON has no NaN."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def print_summary(f: dict[str, Any]) -> None:
+    def n(value: float, unit: str = "s", width: int = 8) -> str:
+        return f"{'n/a':>{width}}" if math.isnan(value) else f"{value:{width}.2f}{unit}"
+
+    cpu = f["cpu"]
+    say(
+        f"   end-to-end {n(f['throughput_per_s'], '', 0)} invoices/s, {f['mailed']} mailed; "
+        f"CPU {n(cpu['platform_ms_per_invoice'], '', 0)} ms per invoice (services + stack), "
+        f"so these cores could do {n(cpu['capacity_per_s'], '', 0)}/s"
+    )
+    for name, g in f["gaps"].items():
+        say(f"   {name:20} p50 {n(g['p50'])}  p95 {n(g['p95'])}  p99 {n(g['p99'])}")
+    r = f["retail"]
+    say(
+        f"   {'retail → PDF':20} p50 {n(r['p50'])}  p95 {n(r['p95'])}  p99 {n(r['p99'])}  "
+        f"({r['with_pdf']}/{r['requested']} with PDF)"
+    )
+    for row in f["resources"]:
+        line = f"   {row['name']:30} CPU {n(row['cpu_s'])}"
+        if "peak_rss_mib" in row:
+            line += f"  peak RSS {row['peak_rss_mib']:6.0f} MiB  growth {n(row['growth_pct'], '%')}"
+        say(line)
+
+
+def main() -> int:
+    args = arguments()
+    run_deadline = time.monotonic() + args.timeout
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly, as on Ctrl-C
+    machine = procs.machine()
+    say(
+        f"== make bench: {args.invoices:,} invoices; global timeout {args.timeout:.0f} s; "
+        f"{machine['cores']} cores, {machine['cpu']}, {machine['ram']}"
+    )
+    stack = LocalStack()
+    renderers: list[baselines.Baseline] = []
+    summary = None
+    try:
+        say(f"== baselines: {args.rounds} rounds of {args.renders} renders each")
+        renderers = [
+            baselines.renderer_ceiling(args.rounds, args.renders),
+            baselines.weasyprint_baseline(args.rounds, args.renders),
+        ]
+        for b in renderers:
+            rounds = ", ".join(f"{r:.1f}" for r in b.rounds)
+            found = (
+                f"median {b.median:.2f}/s ({rounds}), {b.cpu_ms:.0f} CPU ms/render"
+                if b.median and b.cpu_ms
+                else f"n/a: {b.error}"
             )
-        stack_started = sorted(set(STACK_PORTS) - stack_before)
-        if stack_started:
-            subprocess.run(
-                [str(PYTHON), str(STACK_SCRIPT), "down", *stack_started],
-                check=False,
-                stdout=subprocess.DEVNULL,
-            )
+            say(f"   {b.name:32} {found}")
+        say("== local stack and services (launcher.py up)")
+        stack.up(run_deadline - time.monotonic())
+        run, figures = asyncio.run(pipeline(args, machine, renderers, run_deadline, stack.services))
+        print_summary(figures)
+        summary = write(run, figures)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired, KeyboardInterrupt) as exc:
+        status = "stopped" if isinstance(exc, KeyboardInterrupt) else "error"
+        say(f"== bench {status}: {type(exc).__name__}: {exc}")
+        summary = report.summary_line({"n": args.invoices, "status": status}, renderers)
+    finally:
+        stack.down()
+    say(summary)
+    return 0 if summary.split()[2] == "status=complete" else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
