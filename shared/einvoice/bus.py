@@ -231,15 +231,17 @@ class ConsumerLoop:
                 by_key[(tp.topic, tp.partition, record.key)].append(record)
         limit = asyncio.Semaphore(self.config.concurrency)
 
-        async def run_key(records: list[ConsumerRecord]) -> list[Outgoing]:
-            out: list[Outgoing] = []
+        async def run_key(records: list[ConsumerRecord]) -> None:
+            # A key's events go out as soon as its records are handled (the next stage
+            # starts on them while this batch goes on); the offsets are committed only
+            # once every key's events were acknowledged.
             async with limit:
                 for record in records:
-                    out.extend(await self._handle_record(record, stop))
-            return out
+                    out = await self._handle_record(record, stop)
+                    if out:
+                        await publish(self.producer, out, self.config.service)
 
-        results = await asyncio.gather(*(run_key(r) for r in by_key.values()))
-        await publish(self.producer, (o for group in results for o in group), self.config.service)
+        await asyncio.gather(*(run_key(r) for r in by_key.values()))
         # A rebalance while the batch ran may have moved partitions to another replica: commit
         # only what this one still owns (the new owner redelivers the rest).
         owned = self._consumer.assignment()
