@@ -194,8 +194,13 @@ class Outbox:
         )
         return result.matched_count == 1
 
-    async def unpublished(self, limit: int = 200) -> list[dict[str, Any]]:
-        return await self.jobs.find({"published": False}).limit(limit).to_list(None)
+    async def unpublished(
+        self, limit: int = 200, without: tuple[str, ...] = ()
+    ) -> list[dict[str, Any]]:
+        """Finished jobs whose report is not yet acknowledged; `without` leaves out fields
+        the report does not need (an e-mail's bodies)."""
+        projection = dict.fromkeys(without, 0) or None
+        return await self.jobs.find({"published": False}, projection).limit(limit).to_list(None)
 
     async def mark_published(self, job_ids: list[str]) -> None:
         if job_ids:

@@ -391,8 +391,11 @@ class FakeCollection:
         found = self.find(query).docs
         return copy.deepcopy(found[0]) if found else None
 
-    def find(self, query: dict[str, Any]) -> FakeCursor:
-        return FakeCursor([d for d in self.docs.values() if _matches(d, query)])
+    def find(self, query: dict[str, Any], projection: dict[str, int] | None = None) -> FakeCursor:
+        found = [d for d in self.docs.values() if _matches(d, query)]
+        if projection:  # exclusions only, as the code uses them
+            found = [{k: v for k, v in d.items() if k not in projection} for d in found]
+        return FakeCursor(found)
 
     def _apply(self, doc: dict[str, Any], update: dict[str, Any]) -> None:
         for key, value in update.get("$set", {}).items():

@@ -154,7 +154,7 @@ class Dispatcher:
     async def report_finished(self) -> None:
         """Publish the outcome of every finished job not yet reported (a crash between
         finishing and publishing repeats the same event id)."""
-        while jobs := await self.outbox.unpublished(self.batch):
+        while jobs := await self.outbox.unpublished(self.batch, without=("html", "text")):
             await self.publish([outcome(job) for job in jobs])
             await self.outbox.mark_published([job["_id"] for job in jobs])
             if len(jobs) < self.batch:
