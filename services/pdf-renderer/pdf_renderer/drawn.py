@@ -34,6 +34,7 @@ from typing import Any
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
@@ -128,6 +129,21 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
+def _wrap(s: str, font: str, size: float, width: float) -> list[str]:
+    """Lines of `s` no wider than `width`: broken at spaces, and inside a word only when
+    the word alone is wider (an account number, an e-mail address)."""
+    lines: list[str] = []
+    for line in simpleSplit(s, font, size, width) or [""]:
+        while stringWidth(line, font, size) > width and len(line) > 1:
+            cut = len(line) - 1
+            while cut > 1 and stringWidth(line[:cut], font, size) > width:
+                cut -= 1
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+    return lines
+
+
 class _Page:
     """Drawing with y measured from the top of the page, as the layout is thought of."""
 
@@ -139,22 +155,10 @@ class _Page:
         return self.bold if bold else self.regular
 
     def width(self, s: str, size: float, bold: bool = False) -> float:
-        return self.c.stringWidth(s, self.font(bold), size)
+        return stringWidth(s, self.font(bold), size)
 
     def wrap(self, s: str, size: float, width: float, bold: bool = False) -> list[str]:
-        """Lines of `s` no wider than `width`: broken at spaces, and inside a word only when
-        the word alone is wider (an account number, an e-mail address)."""
-        font = self.font(bold)
-        lines: list[str] = []
-        for line in simpleSplit(s, font, size, width) or [""]:
-            while self.c.stringWidth(line, font, size) > width and len(line) > 1:
-                cut = len(line) - 1
-                while cut > 1 and self.c.stringWidth(line[:cut], font, size) > width:
-                    cut -= 1
-                lines.append(line[:cut])
-                line = line[cut:]
-            lines.append(line)
-        return lines
+        return _wrap(s, self.font(bold), size, width)
 
     def text(
         self,
@@ -359,7 +363,7 @@ def _closing(
     py = y + 3
     for key, value in _payment_rows(view):
         keys = p.wrap(key, 8.5, key_w)
-        values = p.wrap(value, 8.5, pay_w - key_w - 3)
+        values = p.wrap(value, 8.5, pay_w - key_w)  # the key cell's 3pt pad is in its 35%
         for j in range(max(len(keys), len(values))):
             py += 11
             if j < len(keys):
@@ -448,10 +452,14 @@ def render_invoice_pdf_drawn(invoice: InvoiceIssued, branding: Branding | None =
     accent = HexColor(view["brand"]["accent"])
     title = view["title"]
 
+    # the title in the footer's left 70%, wrapped (a long number) upwards from the baseline
+    title_lines = _wrap(title, regular, 6.5, WIDTH * 0.7)
+
     def footer(c: Canvas, number: int, total: int) -> None:
         c.setFont(regular, 6.5)
         c.setFillColor(FOOTER_GREY)
-        c.drawString(LEFT, FOOTER_Y, title)
+        for i, part in enumerate(title_lines):
+            c.drawString(LEFT, FOOTER_Y + 7.5 * (len(title_lines) - 1 - i), part)
         c.drawRightString(PAGE_W - RIGHT, FOOTER_Y, f"Strona {number} z {total}")
 
     out = io.BytesIO()
