@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import base64
 import io
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 from PIL import Image
 from pypdf import PdfReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from einvoice import events
 from einvoice.events import InvoiceIssued
-from pdf_renderer.drawn import render_invoice_pdf_drawn
+from pdf_renderer.drawn import LEFT, PAGE_W, RIGHT, render_invoice_pdf_drawn
 from pdf_renderer.render import (
     format_bank_account,
     format_date,
@@ -276,16 +278,25 @@ def test_long_names_wrap_inside_their_columns() -> None:
     pdf = render_invoice_pdf_drawn(wrapped_invoice())
     (text,) = pages_of(pdf)
     assert LONG_NAME in text and LONG_BUYER in text
-    # every line of text starts and ends inside the page's margins
-    reader = PdfReader(io.BytesIO(pdf))
-    xs: list[float] = []
+    # every piece of text starts and ends inside the page's margins
+    assert all(LEFT - 0.5 <= x0 and x1 <= PAGE_W - RIGHT + 0.5 for _, x0, x1 in placed(pdf))
 
-    def visit(t: str, cm: object, tm: list[float], font: object, size: float) -> None:
-        if t.strip():
-            xs.append(tm[4])
+
+def placed(pdf: bytes) -> list[tuple[str, float, float]]:
+    """(text, left x, right x) of every piece of text on the first page."""
+    reader = PdfReader(io.BytesIO(pdf))
+    found: list[tuple[str, float, float]] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip() and isinstance(font, dict):
+            name = "InvoiceDejaVuSans-Bold" if "Bold" in str(font["/BaseFont"]) else ""
+            width = stringWidth(text.strip("\n"), name or "InvoiceDejaVuSans", size * tm[0])
+            x = tm[4] * cm[0] + cm[4]
+            found.append((text, x, x + width))
 
     reader.pages[0].extract_text(visitor_text=visit)
-    assert xs and min(xs) >= 13 * 72 / 25.4 - 1
+    assert found
+    return found
 
 
 def test_an_unbreakable_word_is_cut_to_fit() -> None:
@@ -357,3 +368,11 @@ def test_amounts_without_a_due_date_print_a_dash() -> None:
     assert "Termin płatności: —" in text
     assert "Forma płatności: gotówka" in text
     assert Decimal(invoice.totals.gross) == Decimal("1361.72")
+
+
+def test_renders_in_a_process_pool_with_branding() -> None:
+    invoice = retail_invoice()
+    branding = events.Branding(primary_color="#2e7d32", logo_png_base64=_png("#2e7d32"))
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        pdf = pool.submit(render_invoice_pdf_drawn, invoice, branding).result(timeout=120)
+    assert pdf == render_invoice_pdf_drawn(invoice, branding)
