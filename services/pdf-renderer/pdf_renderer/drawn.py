@@ -363,13 +363,13 @@ def _closing(
     py = y + 3
     for key, value in _payment_rows(view):
         keys = p.wrap(key, 8.5, key_w)
-        values = p.wrap(value, 8.5, pay_w - key_w)  # the key cell's 3pt pad is in its 35%
+        values = p.wrap(value, 8.5, pay_w - key_w)  # the key cell holds its 3pt padding
         for j in range(max(len(keys), len(values))):
             py += 11
             if j < len(keys):
                 text(LEFT, py, keys[j], color=KEY_GREY)
             if j < len(values):
-                text(LEFT + key_w + 3, py, values[j])
+                text(LEFT + key_w, py, values[j])
         py += 2
 
     # VAT summary: the right 50%
