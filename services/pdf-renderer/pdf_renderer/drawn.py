@@ -362,7 +362,7 @@ def _closing(
     text(LEFT, y, "Płatność", 8, bold=True, color=primary)
     py = y + 3
     for key, value in _payment_rows(view):
-        keys = p.wrap(key, 8.5, key_w)
+        keys = p.wrap(key, 8.5, key_w - 3)
         values = p.wrap(value, 8.5, pay_w - key_w)  # the key cell holds its 3pt padding
         for j in range(max(len(keys), len(values))):
             py += 11
