@@ -20,7 +20,8 @@ from typing import Any
 from einvoice import events
 from einvoice.demo import demo_invoices
 from invoice_builder.issuing import issue
-from pdf_renderer.render import render_invoice_html, render_invoice_pdf
+from pdf_renderer.drawn import render_for
+from pdf_renderer.render import render_invoice_html
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,9 @@ def _timed(job: tuple[Callable[[Any], bytes], Any]) -> tuple[int, float]:
 
 
 def renderer_ceiling(rounds: int, renders: int) -> Baseline:
-    """pdf_renderer.render.render_invoice_pdf (xhtml2pdf) alone, no Kafka, S3 or mail."""
-    return _rounds(
-        "xhtml2pdf (render_invoice_pdf)", render_invoice_pdf, sample_invoice(), rounds, renders
-    )
+    """What the service renders a utility invoice with (pdf_renderer.drawn.render_for, the
+    drawn default layout, ADR 0008) alone: no Kafka, S3 or mail."""
+    return _rounds("renderer (render_for)", render_for, sample_invoice(), rounds, renders)
 
 
 def weasyprint_baseline(rounds: int, renders: int) -> Baseline:

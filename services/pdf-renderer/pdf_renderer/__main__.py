@@ -12,8 +12,8 @@ from einvoice.storage import ObjectStore, s3_client
 from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from pdf_renderer.config import RendererSettings
+from pdf_renderer.drawn import render_for, warm_up
 from pdf_renderer.handlers import Deps, on_invoice_issued
-from pdf_renderer.render import render_invoice_pdf
 
 SERVICE = "pdf-renderer"
 
@@ -25,18 +25,14 @@ async def main(settings: RendererSettings, stop: asyncio.Event) -> None:
     await tenants.start()
     loop = asyncio.get_running_loop()
     try:
-        with ProcessPoolExecutor(max_workers=settings.render_processes) as pool:
+        with ProcessPoolExecutor(
+            max_workers=settings.render_processes, initializer=warm_up
+        ) as pool:
 
             async def render(
                 invoice: events.InvoiceIssued, branding: events.Branding | None
             ) -> bytes:
-                job = partial(
-                    render_invoice_pdf,
-                    invoice,
-                    template_html=branding.invoice_template if branding else None,
-                    branding=branding.model_dump() if branding else None,
-                )
-                return await loop.run_in_executor(pool, job)
+                return await loop.run_in_executor(pool, render_for, invoice, branding)
 
             deps = Deps(store=store, render=render, tenants=tenants)
             handlers = {events.INVOICE_ISSUED: partial(on_invoice_issued, deps=deps)}

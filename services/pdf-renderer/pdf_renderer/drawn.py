@@ -39,7 +39,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from einvoice.events import Branding, InvoiceIssued
-from pdf_renderer.render import FONT_BOLD, FONT_REGULAR
+from pdf_renderer.render import FONT_BOLD, FONT_REGULAR, render_invoice_pdf
 from pdf_renderer.view import invoice_view
 
 __all__ = ["render_invoice_pdf_drawn"]
@@ -494,3 +494,18 @@ def render_invoice_pdf_drawn(invoice: InvoiceIssued, branding: Branding | None =
     canvas.showPage()
     canvas.save()
     return out.getvalue()
+
+
+def warm_up() -> None:
+    """Register the fonts in a new worker process before its first invoice."""
+    _fonts()
+
+
+def render_for(invoice: InvoiceIssued, branding: Branding | None = None) -> bytes:
+    """The renderer's choice (ADR 0008): a tenant's own layout (an HTML template) through
+    xhtml2pdf; every other invoice drawn directly."""
+    if branding is not None and branding.invoice_template:
+        return render_invoice_pdf(
+            invoice, template_html=branding.invoice_template, branding=branding.model_dump()
+        )
+    return render_invoice_pdf_drawn(invoice, branding)
