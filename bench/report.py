@@ -110,8 +110,13 @@ def figures(run: Run) -> dict[str, Any]:
     # Every invoice the platform produced costs CPU: the batch's and the shoppers'.
     produced = len(mailed) + out["retail"]["with_pdf"]
     out["resources"] = resources(run, produced)
-    growths = [r["growth_pct"] for r in out["resources"] if r["kind"] == "service"]
-    out["rss_growth_pct"] = max((g for g in growths if not math.isnan(g)), default=math.nan)
+    services = [r for r in out["resources"] if r["kind"] == "service"]
+    for key, column in (
+        ("rss_growth_pct", "growth_pct"),
+        ("rss_growth_warm_pct", "growth_after_warmup_pct"),
+    ):
+        growths = [r[column] for r in services if not math.isnan(r[column])]
+        out[key] = max(growths, default=math.nan)
     out["cpu"] = cpu_figures(out["resources"], produced, float(run.machine.get("cores", 1)))
     return out
 
@@ -211,6 +216,9 @@ def summary_line(f: dict[str, Any], baselines: list[Baseline]) -> str:
         f"renderer_ceiling={num(ceiling, '/s')} weasyprint={num(weasyprint, '/s')} "
         f"ratio={num(f.get('ratio_to_ceiling'), '', 2)} "
         f"retail_p95={num(retail.get('p95'), 's')} rss_growth={num(f.get('rss_growth_pct'), '%')} "
+        # From a quarter into the run, once pools and caches have filled: what would grow
+        # without bound shows here.
+        f"rss_growth_after_warmup={num(f.get('rss_growth_warm_pct'), '%')} "
         f"cpu_per_invoice={num(f.get('cpu', {}).get('platform_ms_per_invoice'), 'ms', 0)}"
     )
 
