@@ -221,18 +221,28 @@ async def smtp_server() -> AsyncIterator[Any]:
         controller.stop()
 
 
+async def one_invoice_through(
+    stack: dict[str, str], port: int, name: str, label: str, seed: int
+) -> tuple[Tenant, dict[str, Any], str]:
+    """A new tenant whose mailbox is the test's SMTP server on `port`, and one invoice of
+    theirs published: (tenant, invoice, batch id)."""
+    tenant = await new_tenant(stack, name)
+    domain = f"{label}.{tenant.email_domain}"
+    await configure_mailbox(
+        tenant, host="127.0.0.1", port=str(port), mail_from=f"Faktury <faktury@{domain}>"
+    )
+    series = f"{label.upper()}/2026/11"
+    [invoice] = demo_invoices(1, seed=seed, email_domain=domain, series=series)
+    return tenant, invoice, await publish(tenant, [invoice])
+
+
 async def test_a_temporary_refusal_is_retried_and_exactly_one_email_arrives(
     stack: dict[str, str], services: bool, smtp_server: Any
 ) -> None:
     handler = Refusing("451 4.7.1 Greylisted, try again later", refusals=1)
-    port = smtp_server(handler)
-    tenant = await new_tenant(stack, "Wodociągi Szare Listy Sp. z o.o.")
-    domain = f"grey.{tenant.email_domain}"
-    await configure_mailbox(
-        tenant, host="127.0.0.1", port=str(port), mail_from=f"Faktury <faktury@{domain}>"
+    tenant, invoice, batch_id = await one_invoice_through(
+        stack, smtp_server(handler), "Wodociągi Szare Listy Sp. z o.o.", "grey", seed=451
     )
-    [invoice] = demo_invoices(1, seed=451, email_domain=domain, series="GREY/2026/11")
-    batch_id = await publish(tenant, [invoice])
 
     async def waiting_for_retry() -> dict | None:
         waiting = (await batch_status(tenant, batch_id)).get("mail_waiting") or {}
@@ -261,14 +271,9 @@ async def test_a_permanent_refusal_is_a_failure_for_the_operator_and_for_billing
     stack: dict[str, str], services: bool, smtp_server: Any
 ) -> None:
     handler = Refusing("550 5.1.1 <nobody>: Recipient address rejected", refusals=10)
-    port = smtp_server(handler)
-    tenant = await new_tenant(stack, "Odpady Odrzucone Sp. z o.o.")
-    domain = f"bounce.{tenant.email_domain}"
-    await configure_mailbox(
-        tenant, host="127.0.0.1", port=str(port), mail_from=f"Faktury <faktury@{domain}>"
+    tenant, invoice, batch_id = await one_invoice_through(
+        stack, smtp_server(handler), "Odpady Odrzucone Sp. z o.o.", "bounce", seed=550
     )
-    [invoice] = demo_invoices(1, seed=550, email_domain=domain, series="BOUNCE/2026/11")
-    batch_id = await publish(tenant, [invoice])
 
     async def failed() -> dict | None:
         summary = await batch_status(tenant, batch_id)
