@@ -128,9 +128,9 @@ async def test_retail_numbers_stay_gapless_when_the_builder_is_killed(
     from einvoice import readmodels
     from einvoice.mongo import mongo_client
     from einvoice.settings import Settings
-    from tests.e2e.test_retail_flow import LINES, delivery, pushed_receipt, send, shopper_request
+    from tests.e2e.test_retail_flow import LINES, delivery, pushed_receipts, send, shopper_request
 
-    receipts = await asyncio.gather(*(pushed_receipt(chain, LINES) for _ in range(30)))
+    receipts = await pushed_receipts(chain, LINES, 30)
     requests = [
         shopper_request(chain.chain_id, r["receipt_id"], f"k{i}@{chain.mail_domain}", [(0, "1")])
         for i, r in enumerate(receipts)

@@ -31,9 +31,7 @@ pytestmark = [pytest.mark.e2e]
 LINK = re.compile(r"http://127\.0\.0\.1:8000/i/[A-Za-z0-9_-]{43,}")
 
 
-async def pushed_receipt(
-    chain: Chain, lines: list[dict[str, Any]], issued_at: datetime | None = None
-) -> dict[str, Any]:
+def _receipt(lines: list[dict[str, Any]], issued_at: datetime | None) -> dict[str, Any]:
     receipt = demo.demo_receipt(
         random.Random(uuid.uuid4().int), lines=len(lines), issued_at=issued_at or datetime.now(UTC)
     )
@@ -44,19 +42,42 @@ async def pushed_receipt(
         totals[rate] = totals.get(rate, 0) + float(line["gross"])
     receipt["totals"] = [{"vat_rate": r, "gross": f"{g:.2f}"} for r, g in totals.items()]
     receipt["total_gross"] = f"{sum(float(line['gross']) for line in lines):.2f}"
-    response = await push(chain.chain_key, receipt)
-    assert response.status_code == 202, response.text
-    pushed = receipt | response.json()["receipts"][0]
-    # Shoppers find a receipt only once receipt-ingest stored it; requests come after that.
+    return receipt
+
+
+async def pushed_receipts(
+    chain: Chain, lines: list[dict[str, Any]], count: int, issued_at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """`count` receipts with these lines, pushed by the till, once receipt-ingest stored
+    every one (shoppers find a receipt only then; requests come after that)."""
+
+    async def one() -> dict[str, Any]:
+        receipt = _receipt(lines, issued_at)
+        response = await push(chain.chain_key, receipt)
+        assert response.status_code == 202, response.text
+        return receipt | response.json()["receipts"][0]
+
+    pushed = list(await asyncio.gather(*(one() for _ in range(count))))
     client = mongo_client(Settings(**local_settings()))
     try:
+
+        async def stored() -> list | None:
+            found = [await find_receipt_by_code(client, chain.chain_id, p["code"]) for p in pushed]
+            missing = sum(f is None for f in found)
+            return None if missing else found
+
         await eventually(
-            lambda: find_receipt_by_code(client, chain.chain_id, pushed["code"]),
-            timeout=60,
-            what="receipt-ingest to store the receipt",
+            stored, timeout=60 + count, what=f"receipt-ingest to store {count} receipt(s)"
         )
     finally:
         await client.close()
+    return pushed
+
+
+async def pushed_receipt(
+    chain: Chain, lines: list[dict[str, Any]], issued_at: datetime | None = None
+) -> dict[str, Any]:
+    [pushed] = await pushed_receipts(chain, lines, 1, issued_at)
     return pushed
 
 

@@ -1,11 +1,12 @@
 """Sends the queued e-mails: each through its tenant's mailbox, within the mailbox's limits.
 
 Every replica runs one dispatcher. A round takes the due jobs (einvoice.outbox), claims
-them, asks each mailbox's limiter for that many sending slots, sends what it was granted
-(a few at a time) and puts the rest back to wait for the next slot. Temporary SMTP trouble
-(4xx, a lost connection) puts the job back with backoff; a permanent refusal (5xx, an
-invalid address) or temporary trouble that outlasts `give_up_after` ends it as
-`mail.failed` with the reason. Finished jobs are reported on Kafka, then marked published.
+as many of each mailbox's jobs as its limiter has free slots, and sends them a few at a
+time; the others wait for the next slot. Each send takes its slot right before it starts
+and settles it with the time the server answered (mailer.limits), within a deadline.
+Temporary SMTP trouble (4xx, a lost connection) puts the job back with backoff; a permanent
+refusal (5xx, an invalid address) or temporary trouble that outlasts `give_up_after` ends it
+as `mail.failed` with the reason. Finished jobs are reported on Kafka, then marked published.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ WAITING_FOR_RETRY = "retry"
 
 class Limiter(Protocol):
     async def available(self, mailbox_id: str, limits: Limits, wanted: int) -> Grant: ...
-    async def acquire(self, mailbox_id: str, limits: Limits, wanted: int) -> Grant: ...
+    async def acquire(self, mailbox_id: str, limits: Limits, wanted: int, hold: float) -> Grant: ...
+    async def settle(self, mailbox_id: str, limits: Limits, token: str) -> None: ...
 
 
 class Sender(Protocol):
@@ -100,18 +102,9 @@ class Dispatcher:
         for mailbox_id, jobs in by_mailbox.items():
             limits = jobs[0][1].limits
             free = await self.limiter.available(mailbox_id, limits, len(jobs))
-            held = [
-                (claimed, route)
-                for job, route in jobs[: free.granted]
-                if (claimed := await self.outbox.claim(job)) is not None
-            ]
-            grant = await self.limiter.acquire(mailbox_id, limits, len(held))
-            for claimed, route in held[: grant.granted]:
-                sends.append(self._send(claimed, route, limit))
-            for claimed, _ in held[grant.granted :]:  # another replica took the slots first
-                await self.outbox.postpone(
-                    claimed, grant.next_slot_at, waiting_for=WAITING_FOR_SLOT, count_attempt=False
-                )
+            for job, route in jobs[: free.granted]:
+                if (claimed := await self.outbox.claim(job)) is not None:
+                    sends.append(self._send(claimed, route, limit))
             if rest := [job["_id"] for job, _ in jobs[free.granted :]]:
                 await self.outbox.defer(rest, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
         await asyncio.gather(*sends)
@@ -121,17 +114,40 @@ class Dispatcher:
 
     async def _send(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
         async with limit:
+            # The whole send (a reconnect included) must end by the slot's deadline.
+            deadline = 2 * route.server.timeout + 5
+            mailbox_id = route.server.mailbox_id
+            grant = await self.limiter.acquire(mailbox_id, route.limits, 1, hold=deadline)
+            if not grant.granted:  # another replica took the slots first
+                await self.outbox.postpone(
+                    job, grant.next_slot_at, waiting_for=WAITING_FOR_SLOT, count_attempt=False
+                )
+                return
             try:
-                await self.sender.send(route.server, message_of(job))
+                await asyncio.wait_for(self.sender.send(route.server, message_of(job)), deadline)
             except PermanentSmtpError as exc:
+                await self._settle(mailbox_id, route, grant)
                 await self.outbox.finish(job, FAILED, {"reason": str(exc)})
-            except TransientError as exc:
-                await self._retry_later(job, str(exc))
+            except (TransientError, TimeoutError) as exc:
+                await self._settle(mailbox_id, route, grant)
+                await self._retry_later(job, str(exc) or f"no answer within {deadline:g} s")
             except Exception as exc:  # noqa: BLE001 - unforeseen: treat as temporary
                 log.exception("sending failed unexpectedly", job_id=job["_id"])
+                await self._settle(mailbox_id, route, grant)
                 await self._retry_later(job, repr(exc))
             else:
+                await self._settle(mailbox_id, route, grant)
                 await self.outbox.finish(job, DONE, {"sent_at": datetime.now(UTC)})
+
+    async def _settle(self, mailbox_id: str, route: Route, grant: Grant) -> None:
+        """Record when the server answered; if that fails, the hold counts until its
+        deadline, which is later still (the safe side)."""
+        if grant.token is None:
+            return
+        try:
+            await self.limiter.settle(mailbox_id, route.limits, grant.token)
+        except Exception:  # noqa: BLE001 - the hold's deadline covers it
+            log.warning("sending slot not settled; it counts until its deadline", exc_info=True)
 
     async def _retry_later(self, job: dict[str, Any], reason: str) -> None:
         STAGE_FAILURES.labels("mailer", "mail", "temporary").inc()
