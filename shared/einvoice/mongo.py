@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from pymongo import AsyncMongoClient
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from einvoice.settings import Settings
+
+_Update = tuple[Mapping[str, Any], Mapping[str, Any], bool]  # filter, update, upsert
 
 
 def mongo_client(settings: Settings) -> AsyncMongoClient:
@@ -15,3 +24,67 @@ def mongo_client(settings: Settings) -> AsyncMongoClient:
 def service_db(client: AsyncMongoClient, service: str) -> AsyncDatabase:
     """Each service owns its database; no other service writes to it."""
     return client[f"einvoice_{service.replace('-', '_')}"]
+
+
+@dataclass
+class CoalescedUpdates:
+    """`update_one` calls of concurrent handlers sent together as one unordered `bulk_write`.
+
+    A consumer batch runs up to 16 handlers at once; each would pay a round trip and the
+    server's per-command cost for its one small update. Writes that arrive within `linger`
+    seconds of each other (or while the previous bulk is on its way) go in one command:
+    SecantusDB spends 0.18 CPU-ms per document in a bulk against 0.66 for a single upsert
+    (ADR 0009). Each caller still waits for its own write and gets its own error: an
+    update refused inside the bulk (say, two concurrent upserts of one document) is tried
+    again on its own. Updates of one document must not be in flight together when their
+    order matters: the bus keeps one key's records in order, so they are not."""
+
+    collection: AsyncCollection
+    linger: float = 0.002
+    max_batch: int = 500
+    _pending: list[tuple[_Update, asyncio.Future[None]]] = field(default_factory=list, init=False)
+    _flusher: asyncio.Task[None] | None = field(default=None, init=False)
+
+    async def update_one(
+        self, filter: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False
+    ) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(((filter, update, upsert), done))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(self.linger)
+            while self._pending:
+                ops = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._write(ops)
+        finally:
+            self._flusher = None
+
+    async def _write(self, ops: list[tuple[_Update, asyncio.Future[None]]]) -> None:
+        requests = [UpdateOne(f, u, upsert=up) for (f, u, up), _ in ops]
+        refused: set[int] = set()
+        try:
+            await self.collection.bulk_write(requests, ordered=False)
+        except BulkWriteError as exc:
+            refused = {error["index"] for error in exc.details.get("writeErrors", [])}
+        except Exception as exc:  # noqa: BLE001 - every caller gets the error
+            for _, done in ops:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for index, ((f, u, up), done) in enumerate(ops):
+            if done.done():
+                continue  # its caller was cancelled
+            if index not in refused:
+                done.set_result(None)
+                continue
+            try:
+                await self.collection.update_one(f, u, upsert=up)
+            except Exception as exc:  # noqa: BLE001 - handed to its caller
+                done.set_exception(exc)
+            else:
+                done.set_result(None)

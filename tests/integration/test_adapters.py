@@ -192,3 +192,45 @@ async def test_concurrent_retail_numbers_are_unique_and_gapless(mongo) -> None:
     numbers = sorted(n for numbers in by_invoice.values() for n in numbers)
     assert numbers == [number_of(seq) for seq in range(1, 41)], "unique and gapless"
     assert await mongo["invoices"].count_documents({}) == 40
+
+
+class CountingBulks:
+    """A collection that counts the bulk_write commands it is sent."""
+
+    def __init__(self, collection) -> None:
+        self.collection = collection
+        self.bulks: list[int] = []
+
+    async def bulk_write(self, requests, ordered: bool):
+        self.bulks.append(len(requests))
+        return await self.collection.bulk_write(requests, ordered=ordered)
+
+    async def update_one(self, *args, **kwargs):
+        return await self.collection.update_one(*args, **kwargs)
+
+
+async def test_concurrent_updates_go_out_together_and_each_caller_gets_its_own_error(
+    mongo,
+) -> None:
+    from einvoice.mongo import CoalescedUpdates
+
+    counted = CountingBulks(mongo["docs"])
+    updates = CoalescedUpdates(counted)  # type: ignore[arg-type]
+
+    async def bump(n: int) -> None:
+        await updates.update_one({"_id": f"d{n % 10}"}, {"$inc": {"n": 1}}, upsert=True)
+
+    await asyncio.gather(*(bump(n) for n in range(60)))
+    docs = await mongo["docs"].find({}).sort("_id").to_list(None)
+    assert [d["n"] for d in docs] == [6] * 10
+    assert sum(counted.bulks) == 60 and len(counted.bulks) < 60  # fewer commands than writes
+
+    # one refused update (the _id cannot change) fails its own caller only
+    outcomes = await asyncio.gather(
+        updates.update_one({"_id": "d1"}, {"$set": {"_id": "other"}}),
+        updates.update_one({"_id": "d2"}, {"$inc": {"n": 1}}),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], Exception) and outcomes[1] is None
+    assert (await mongo["docs"].find_one({"_id": "d2"}))["n"] == 7
+    assert (await mongo["docs"].find_one({"_id": "d1"}))["n"] == 6

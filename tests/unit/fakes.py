@@ -181,6 +181,12 @@ class FakeInvoiceRepository:
     async def save_once(self, record: dict[str, Any]) -> dict[str, Any]:
         self.saves.append(copy.deepcopy(record))
         key = f"{record['tenant_id']}/{record['invoice_id']}"
+        if key not in self.records and record["status"] == "issued":
+            owner = await self.number_owner(record["tenant_id"], record["number"])
+            if owner is not None:  # the unique index on issued numbers refuses the insert
+                reason = f"number {record['number']!r} is already used by {owner}"
+                rejected = {k: v for k, v in record.items() if k != "invoice"}
+                return await self.save_once(rejected | {"status": "rejected", "reasons": [reason]})
         self.records.setdefault(key, copy.deepcopy(record) | {"_id": key})
         return copy.deepcopy(self.records[key])
 

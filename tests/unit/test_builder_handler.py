@@ -114,7 +114,7 @@ async def test_a_redelivered_request_re_emits_the_identical_event_and_saves_once
     assert second["type"] == first["type"] == events.INVOICE_ISSUED
     assert second["payload"] == first["payload"]
     assert second["causation_id"] == first["causation_id"] == "req-1"
-    assert len(repo.saves) == 1
+    assert len(repo.records) == 1  # the second insert found the first one
 
 
 async def test_another_request_for_a_decided_invoice_re_emits_the_stored_outcome(repo) -> None:
@@ -128,7 +128,7 @@ async def test_another_request_for_a_decided_invoice_re_emits_the_stored_outcome
     assert second["event_id"] == first["event_id"]
     assert second["event_id"] == events.derived_event_id("req-1", events.INVOICE_ISSUED)
     assert second["payload"]["totals"] == {"net": "119.99", "vat": "24.60", "gross": "144.59"}
-    assert len(repo.saves) == 1
+    assert len(repo.records) == 1  # the second insert found the first one
 
 
 async def test_a_rejection_is_also_final_for_later_requests(repo) -> None:

@@ -34,11 +34,10 @@ class Deps:
 
 
 async def on_invoice_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
-    tenant = event.tenant_id
     invoice_id = _invoice_id(event)
-    stored = await deps.invoices.get(tenant, invoice_id)
-    if stored is None:
-        stored = await deps.invoices.save_once(await _decide(event, invoice_id, deps))
+    # One write in the common case: the insert itself finds a redelivery (the invoice's id
+    # is taken: the stored decision wins) and a number used twice (the unique index).
+    stored = await deps.invoices.save_once(await _decide(event, invoice_id, deps))
     return [outcome_event(stored, event)]
 
 
@@ -59,12 +58,6 @@ async def _decide(event: events.Envelope, invoice_id: str, deps: Deps) -> dict[s
             "reasons": reasons,
         }
     base |= {"number": request.number, "batch_id": request.batch_id}
-    owner = await deps.invoices.number_owner(event.tenant_id, request.number)
-    if owner is not None and owner != invoice_id:
-        return base | {
-            "status": "rejected",
-            "reasons": [f"number {request.number!r} is already used by {owner}"],
-        }
     result = issue(request)
     if isinstance(result, Rejection):
         return base | {"status": "rejected", "reasons": result.reasons}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from einvoice import readmodels
+from einvoice.mongo import CoalescedUpdates
 
 
 @dataclass
@@ -20,6 +22,13 @@ class MongoDeliveries:
     deliveries: AsyncCollection
     opens: AsyncCollection
     batches: AsyncCollection
+    # batches this replica already registered: every invoice of a batch names it once more
+    _registered: OrderedDict[str, None] = field(default_factory=OrderedDict, init=False)
+    _registered_max: int = 10_000
+    _updates: CoalescedUpdates = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._updates = CoalescedUpdates(self.deliveries)
 
     async def setup(self) -> None:
         await self.deliveries.create_index([("tenant_id", ASCENDING), ("batch_ids", ASCENDING)])
@@ -30,7 +39,7 @@ class MongoDeliveries:
         self, tenant_id: str, invoice_id: str, fields: dict[str, Any], on_insert: dict[str, Any]
     ) -> None:
         # An invoice re-sent in a later batch belongs to both: each shows its real stage.
-        await self.deliveries.update_one(
+        await self._updates.update_one(
             {"_id": readmodels.delivery_id(tenant_id, invoice_id)},
             {
                 "$set": fields,
@@ -43,8 +52,11 @@ class MongoDeliveries:
     async def register_batch(
         self, tenant_id: str, batch_id: str, size: int | None, at: datetime
     ) -> None:
+        key = readmodels.batch_key(tenant_id, batch_id)
+        if key in self._registered:
+            return
         await self.batches.update_one(
-            {"_id": readmodels.batch_key(tenant_id, batch_id)},
+            {"_id": key},
             {
                 "$setOnInsert": {
                     "tenant_id": tenant_id,
@@ -55,6 +67,9 @@ class MongoDeliveries:
             },
             upsert=True,
         )
+        self._registered[key] = None
+        if len(self._registered) > self._registered_max:
+            self._registered.popitem(last=False)
 
     async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
         return await self.deliveries.find_one(
