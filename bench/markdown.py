@@ -104,6 +104,7 @@ def render(run: Run, f: dict[str, Any], chart_name: str, summary: str) -> str:
         *_stages(f),
         *_retail(retail),
         *_resources(f),
+        *_database(f),
     ]
     return "\n".join(out) + "\n"
 
@@ -241,6 +242,35 @@ def _retail(r: dict[str, Any]) -> list[str]:
     if r["errors"]:
         lines += [f"{r['errors']} requests could not be made: {'; '.join(r['first_errors'])}", ""]
     return lines
+
+
+def _database(f: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            r["service"],
+            r["command"],
+            r["collection"],
+            f"{r['commands']:,.0f}",
+            _n(r["per_invoice"], 2),
+            _n(r["ms_per_invoice"], 2),
+        ]
+        for r in f.get("db", [])
+    ]
+    if not rows:
+        return []
+    totals = ", ".join(f"{s} {n:.1f}" for s, n in sorted(f["db_per_invoice"].items()))
+    return [
+        "## MongoDB round trips per invoice",
+        "",
+        "From each service's `einvoice_mongo_command_seconds` before and after the load "
+        "(a `bulk_write` of many updates is one command). *ms/invoice* is the client's wait, "
+        f"not the server's CPU. Per service: {totals}.",
+        "",
+        *_table(
+            ["service", "command", "collection", "commands", "per invoice", "ms/invoice"], rows
+        ),
+        "",
+    ]
 
 
 def _resources(f: dict[str, Any]) -> list[str]:

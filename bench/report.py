@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bench import dbops
 from bench.baselines import Baseline
 from bench.procs import Sample
 from bench.tally import Tally
@@ -54,6 +55,8 @@ class Run:
     kinds: dict[str, str]  # process group -> "service", "infrastructure" or "harness"
     restarts: dict[str, int]
     started: datetime = field(default_factory=datetime.now)
+    db_before: dict[str, Any] = field(default_factory=dict)  # bench.dbops snapshots
+    db_after: dict[str, Any] = field(default_factory=dict)
 
     def stage_times(self) -> dict[str, dict[str, float]]:
         """invoice id -> stage -> epoch seconds: the read model's rows, completed with what
@@ -118,6 +121,11 @@ def figures(run: Run) -> dict[str, Any]:
         growths = [r[column] for r in services if not math.isnan(r[column])]
         out[key] = max(growths, default=math.nan)
     out["cpu"] = cpu_figures(out["resources"], produced, float(run.machine.get("cores", 1)))
+    out["db"] = dbops.per_invoice(run.db_before, run.db_after, produced)
+    totals: dict[str, float] = {}
+    for row in out["db"]:
+        totals[row["service"]] = totals.get(row["service"], 0) + row["per_invoice"]
+    out["db_per_invoice"] = totals
     return out
 
 

@@ -35,7 +35,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import baselines, chart, markdown, procs, report, workload  # noqa: E402
+from bench import baselines, chart, dbops, markdown, procs, report, workload  # noqa: E402
 from bench.tally import Tally, collect  # noqa: E402
 from einvoice.mongo import mongo_client  # noqa: E402
 from einvoice.settings import Settings  # noqa: E402
@@ -172,6 +172,8 @@ async def pipeline(
     )
     try:
         async with httpx.AsyncClient(base_url=GATEWAY, timeout=120) as http:
+            ports = {name: port for name, (_, port) in launcher().SERVICES.items()}
+            db_before = dbops.snapshot(ports)
             sampler.start()
             try:
                 clients = workload.Clients(http, mongo, settings.kafka_bootstrap)
@@ -180,6 +182,7 @@ async def pipeline(
                 detail = f"{type(exc).__name__}: {exc}"
             finally:
                 sampler.stop()
+                db_after = dbops.snapshot(ports)
         if outcome == "timeout":
             detail = (
                 f"The global timeout ({args.timeout:.0f} s, --timeout) struck with "
@@ -206,6 +209,8 @@ async def pipeline(
         sampler.kinds,
         sampler.restarts,
         started,
+        db_before,
+        db_after,
     )
     return run, report.figures(run)
 
@@ -251,6 +256,9 @@ def print_summary(f: dict[str, Any]) -> None:
         f"   {'retail → PDF':20} p50 {n(r['p50'])}  p95 {n(r['p95'])}  p99 {n(r['p99'])}  "
         f"({r['with_pdf']}/{r['requested']} with PDF)"
     )
+    if f.get("db_per_invoice"):
+        per = ", ".join(f"{s} {v:.1f}" for s, v in sorted(f["db_per_invoice"].items()))
+        say(f"   MongoDB commands per invoice: {per}")
     for row in f["resources"]:
         line = f"   {row['name']:30} CPU {n(row['cpu_s'])}"
         if "peak_rss_mib" in row:

@@ -33,6 +33,12 @@ STAGE_FAILURES = Counter(
     "Business failures per stage (rejections, bounces).",
     ["service", "stage", "reason"],
 )
+MONGO_COMMANDS = Histogram(
+    "einvoice_mongo_command_seconds",
+    "MongoDB commands this process sent, by command and collection, as the client timed them.",
+    ["command", "collection"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
 
 
 def serve_metrics(port: int, host: str = "127.0.0.1") -> None:

@@ -7,18 +7,56 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import AsyncMongoClient, UpdateOne, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from einvoice.metrics import MONGO_COMMANDS
 from einvoice.settings import Settings
 
 _Update = tuple[Mapping[str, Any], Mapping[str, Any], bool]  # filter, update, upsert
 
 
+class CommandTimer(monitoring.CommandListener):
+    """Counts and times every command in `einvoice_mongo_command_seconds`, so operators (and
+    `make bench`) see which collection each service spends its database round trips on."""
+
+    _SKIP = frozenset({"hello", "ismaster", "isMaster", "ping", "endSessions", "saslContinue"})
+
+    def __init__(self) -> None:
+        self._collections: dict[tuple[Any, int], str] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name not in self._SKIP:
+            target = event.command.get(event.command_name)
+            name = target if isinstance(target, str) else "-"
+            self._collections[(event.connection_id, event.request_id)] = name
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._observe(event)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._observe(event)
+
+    def _observe(self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent):
+        collection = self._collections.pop((event.connection_id, event.request_id), None)
+        if collection is not None:
+            MONGO_COMMANDS.labels(event.command_name, collection).observe(
+                event.duration_micros / 1e6
+            )
+
+
+_TIMER = CommandTimer()
+
+
 def mongo_client(settings: Settings) -> AsyncMongoClient:
-    return AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=10_000)
+    return AsyncMongoClient(
+        settings.mongo_url,
+        tz_aware=True,
+        serverSelectionTimeoutMS=10_000,
+        event_listeners=[_TIMER],
+    )
 
 
 def service_db(client: AsyncMongoClient, service: str) -> AsyncDatabase:

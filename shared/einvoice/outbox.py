@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -141,6 +142,34 @@ class Outbox:
         if result.matched_count != 1:
             return None
         return job | changes | {"v": job["v"] + 1}
+
+    async def claim_many(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Take several jobs under a lease in two round trips (one update, one read of what
+        it took), whatever their number: those still due or whose lease ran out, as `due()`
+        found them; the others were taken or rescheduled meanwhile by another replica."""
+        if not jobs:
+            return []
+        now = self.clock()
+        token = uuid.uuid4().hex
+        changes = {"state": WORKING, "owner": self.owner, "lease_until": now + self.lease}
+        update = {"$set": changes | {"claim": token}, "$inc": {"v": 1}}
+        queued = [job["_id"] for job in jobs if job["state"] == QUEUED]
+        stale = [job["_id"] for job in jobs if job["state"] == WORKING]
+        if queued:
+            await self.jobs.update_many(
+                {"_id": {"$in": queued}, "state": QUEUED, "due_at": {"$lte": now}}, update
+            )
+        if stale:
+            await self.jobs.update_many(
+                {"_id": {"$in": stale}, "state": WORKING, "lease_until": {"$lt": now}}, update
+            )
+        taken = {
+            doc["_id"]: doc["v"]
+            for doc in await self.jobs.find(
+                {"_id": {"$in": queued + stale}, "claim": token}, {"v": 1}
+            ).to_list(None)
+        }
+        return [job | changes | {"v": taken[job["_id"]]} for job in jobs if job["_id"] in taken]
 
     async def _update_held(self, job: dict[str, Any], changes: dict[str, Any]) -> bool:
         """Change a job this replica holds; False if its lease was lost meanwhile."""

@@ -234,3 +234,17 @@ async def test_concurrent_updates_go_out_together_and_each_caller_gets_its_own_e
     assert isinstance(outcomes[0], Exception) and outcomes[1] is None
     assert (await mongo["docs"].find_one({"_id": "d2"}))["n"] == 7
     assert (await mongo["docs"].find_one({"_id": "d1"}))["n"] == 6
+
+
+async def test_every_command_is_counted_and_timed_by_collection(mongo) -> None:
+    from prometheus_client import REGISTRY
+
+    def count(command: str) -> float:
+        labels = {"command": command, "collection": "timed"}
+        return REGISTRY.get_sample_value("einvoice_mongo_command_seconds_count", labels) or 0
+
+    before = count("insert"), count("find")
+    await mongo["timed"].insert_one({"_id": 1})
+    await mongo["timed"].find_one({"_id": 1})
+    await mongo["timed"].find_one({"_id": 2})
+    assert (count("insert"), count("find")) == (before[0] + 1, before[1] + 2)

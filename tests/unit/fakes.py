@@ -399,7 +399,9 @@ class FakeCollection:
 
     def find(self, query: dict[str, Any], projection: dict[str, int] | None = None) -> FakeCursor:
         found = [d for d in self.docs.values() if _matches(d, query)]
-        if projection:  # exclusions only, as the code uses them
+        if projection and all(projection.values()):  # inclusions
+            found = [{k: v for k, v in d.items() if k in projection or k == "_id"} for d in found]
+        elif projection:  # exclusions
             found = [{k: v for k, v in d.items() if k not in projection} for d in found]
         return FakeCursor(found)
 

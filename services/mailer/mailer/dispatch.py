@@ -102,9 +102,9 @@ class Dispatcher:
         for mailbox_id, jobs in by_mailbox.items():
             limits = jobs[0][1].limits
             free = await self.limiter.available(mailbox_id, limits, len(jobs))
-            for job, route in jobs[: free.granted]:
-                if (claimed := await self.outbox.claim(job)) is not None:
-                    sends.append(self._send(claimed, route, limit))
+            routes = {job["_id"]: route for job, route in jobs[: free.granted]}
+            for claimed in await self.outbox.claim_many([job for job, _ in jobs[: free.granted]]):
+                sends.append(self._send(claimed, routes[claimed["_id"]], limit))
             if rest := [job["_id"] for job, _ in jobs[free.granted :]]:
                 await self.outbox.defer(rest, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
         await asyncio.gather(*sends)

@@ -147,9 +147,7 @@ class WebhookDispatcher:
     async def round(self) -> int:
         """One pass over the due deliveries; returns how many were claimed."""
         limit = asyncio.Semaphore(self.concurrency)
-        held = [
-            h for job in await self.outbox.due(self.batch) if (h := await self.outbox.claim(job))
-        ]
+        held = await self.outbox.claim_many(await self.outbox.due(self.batch))
         await asyncio.gather(*(self._deliver(job, limit) for job in held))
         return len(held)
 

@@ -1,0 +1,52 @@
+"""einvoice.outbox: jobs claimed under a lease by one replica at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from einvoice.outbox import DONE, Outbox
+from tests.unit.fakes import FakeCollection
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_claim_many_takes_what_is_due_and_leaves_what_another_replica_took() -> None:
+    jobs, clock = FakeCollection(), Clock()
+    one = Outbox(jobs, owner="one", clock=clock)
+    two = Outbox(jobs, owner="two", clock=clock)
+    for n in range(5):
+        await one.enqueue(f"j{n}", {"n": n})
+    seen = await one.due(10)
+    assert [j["_id"] for j in await two.claim_many(seen[:2])] == ["j0", "j1"]
+
+    claimed = await one.claim_many(seen)
+    assert [j["_id"] for j in claimed] == ["j2", "j3", "j4"]
+    assert all(j["owner"] == "one" and j["v"] == 1 for j in claimed)
+    # what it returns is what the outbox holds: finishing works with it
+    await one.finish(claimed[0], DONE, {})
+    assert jobs.docs["j2"]["state"] == DONE
+    assert jobs.docs["j0"]["owner"] == "two"
+
+
+async def test_claim_many_takes_over_a_lease_that_ran_out_but_not_a_live_one() -> None:
+    jobs, clock = FakeCollection(), Clock()
+    one = Outbox(jobs, owner="one", clock=clock)
+    two = Outbox(jobs, owner="two", clock=clock)
+    await one.enqueue("a", {})
+    await one.enqueue("b", {})
+    held = await one.claim_many(await one.due(10))
+    await one.postpone(held[1], clock.now, waiting_for="retry", count_attempt=True)
+    clock.now += timedelta(seconds=10)
+    seen = await two.due(10)  # "b" is due again; "a" is held, lease alive
+    assert [j["_id"] for j in await two.claim_many(seen)] == ["b"]
+    clock.now += one.lease
+    seen = await two.due(10)
+    assert [j["_id"] for j in seen] == ["a"]
+    assert [j["owner"] for j in await two.claim_many(seen)] == ["two"]
+    assert await one.finish(held[0], DONE, {}) is False  # its lease was lost
