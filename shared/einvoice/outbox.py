@@ -97,8 +97,11 @@ class Outbox:
     async def get(self, job_id: str) -> dict[str, Any] | None:
         return await self.jobs.find_one({"_id": job_id})
 
-    async def enqueue(self, job_id: str, job: dict[str, Any], priority: int = 1) -> bool:
-        """Add a job once; False if a job with this id exists already (a redelivery)."""
+    async def enqueue(
+        self, job_id: str, job: dict[str, Any], priority: int = 1
+    ) -> dict[str, Any] | None:
+        """Add a job once and return it as stored; None if a job with this id exists
+        already (a redelivery)."""
         now = self.clock()
         doc = job | {
             "_id": job_id,
@@ -112,8 +115,8 @@ class Outbox:
         try:
             await self.jobs.insert_one(doc)
         except DuplicateKeyError:
-            return False
-        return True
+            return None
+        return doc
 
     async def due(self, limit: int) -> list[dict[str, Any]]:
         """Jobs whose time has come, and jobs whose holder's lease ran out."""
@@ -163,13 +166,14 @@ class Outbox:
             await self.jobs.update_many(
                 {"_id": {"$in": stale}, "state": WORKING, "lease_until": {"$lt": now}}, update
             )
+        # What the jobs are now (another replica may have retried one meanwhile), as claimed.
         taken = {
-            doc["_id"]: doc["v"]
+            doc["_id"]: doc
             for doc in await self.jobs.find(
-                {"_id": {"$in": queued + stale}, "claim": token}, {"v": 1}
+                {"_id": {"$in": queued + stale}, "claim": token}
             ).to_list(None)
         }
-        return [job | changes | {"v": taken[job["_id"]]} for job in jobs if job["_id"] in taken]
+        return [taken[job["_id"]] for job in jobs if job["_id"] in taken]
 
     async def _update_held(self, job: dict[str, Any], changes: dict[str, Any]) -> bool:
         """Change a job this replica holds; False if its lease was lost meanwhile."""

@@ -3,6 +3,7 @@ it -> mail.sent | mail.failed."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -67,6 +68,7 @@ class Mailer:
             route_for=lambda tenant_id: self.route,
             publish=publish,
         )
+        self.deps.queued = self.dispatcher.queued  # as mailer.__main__ wires it
 
     async def run(self, event: events.Envelope, handler=on_pdf_rendered) -> list[dict]:
         """Handle the event, then one dispatch round: every event that came out, decoded."""
@@ -436,3 +438,61 @@ async def test_a_resend_mails_a_new_link_and_revokes_the_old_ones(mailer, smtp, 
         "resend-1", events.MAIL_SENT, "jan.kowalski@example.pl"
     )
     assert again == []
+
+
+class CountingOutbox(Outbox):
+    """Counts the rounds that asked the database what is due."""
+
+    polls = 0
+
+    async def due(self, limit: int) -> list[dict]:
+        self.polls += 1
+        return await super().due(limit)
+
+
+async def test_a_round_sends_what_this_replica_queued_without_asking_the_database(
+    mailer, smtp
+) -> None:
+    outbox = CountingOutbox(mailer.jobs, owner="replica-1")
+    mailer.deps.jobs = mailer.dispatcher.outbox = outbox
+    mailer.dispatcher.db_poll = 3600
+    for n in range(3):
+        pdf = rendered_payload(invoice_id=f"inv-{n}", buyer_email=f"k{n}@example.pl")
+        await on_pdf_rendered(rendered_event(pdf, event_id=f"pdf-{n}"), mailer.deps)
+    await mailer.dispatcher.round()
+    assert len(smtp.messages) == 3 and outbox.polls == 1  # the first round looks once
+    for n in range(3, 6):
+        pdf = rendered_payload(invoice_id=f"inv-{n}", buyer_email=f"k{n}@example.pl")
+        await on_pdf_rendered(rendered_event(pdf, event_id=f"pdf-{n}"), mailer.deps)
+    await mailer.dispatcher.round()
+    assert len(smtp.messages) == 6 and outbox.polls == 1
+    assert {j["state"] for j in mailer.jobs.docs.values()} == {"done"}
+    await mailer.dispatcher.round()  # nothing handed off: the database is asked
+    assert outbox.polls == 2 and len(smtp.messages) == 6  # and nothing is sent twice
+
+
+async def test_a_full_hand_off_holds_the_batch_back_but_never_a_shopper(mailer, smtp) -> None:
+    dispatcher = Dispatcher(
+        outbox=mailer.outbox,
+        limiter=MailboxLimiter(FakeCollection()),
+        sender=smtp,
+        route_for=lambda tenant_id: mailer.route,
+        publish=mailer.dispatcher.publish,
+        handoff_limit=2,
+    )
+    mailer.deps.queued = dispatcher.queued
+    for n in range(2):
+        pdf = rendered_payload(invoice_id=f"inv-{n}", buyer_email=f"k{n}@example.pl")
+        await on_pdf_rendered(rendered_event(pdf, event_id=f"pdf-{n}"), mailer.deps)
+    third = asyncio.ensure_future(
+        on_pdf_rendered(
+            rendered_event(rendered_payload(invoice_id="inv-2"), event_id="pdf-2"), mailer.deps
+        )
+    )
+    await asyncio.sleep(0.05)
+    assert not third.done(), "the consumer waits while the hand-off is full"
+    await dispatcher.queued({"_id": "s", "priority": 0, "tenant_id": TENANT, "state": "x"})
+    await dispatcher.round()
+    await asyncio.wait_for(third, 1)
+    await dispatcher.round()
+    assert len(smtp.messages) == 3

@@ -71,7 +71,7 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
             tenants=tenants,
             public_base_url=settings.public_base_url,
             default_sender=settings.mail_from,
-            wake=dispatcher.wake,
+            queued=dispatcher.queued,
         )
         handlers = {
             events.PDF_RENDERED: partial(on_pdf_rendered, deps=deps),

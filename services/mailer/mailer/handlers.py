@@ -6,7 +6,7 @@ reports `mail.sent` or `mail.failed`."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -32,7 +32,9 @@ class Jobs(Protocol):
     """The mailer's outbox (einvoice.outbox.Outbox): one job per e-mail."""
 
     async def get(self, job_id: str) -> dict[str, Any] | None: ...
-    async def enqueue(self, job_id: str, job: dict[str, Any], priority: int = 1) -> bool: ...
+    async def enqueue(
+        self, job_id: str, job: dict[str, Any], priority: int = 1
+    ) -> dict[str, Any] | None: ...
 
 
 class SendLog(Protocol):
@@ -59,7 +61,8 @@ class Deps:
     public_base_url: str
     default_sender: str
     message_domain: str = "einvoice.local"
-    wake: Callable[[], None] = lambda: None  # tells this replica's dispatcher there is work
+    # hands a queued job to this replica's dispatcher (mailer.dispatch.Dispatcher.queued)
+    queued: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
 
 # Shoppers wait at a phone for their invoice, and an operator's resend is a person waiting
@@ -165,8 +168,9 @@ async def _enqueue(
         "at": now,
         "pdf": pdf.model_dump(mode="json"),  # what a resend composes the e-mail from
     }
-    if await deps.jobs.enqueue(send_id, job, priority=priority):
-        deps.wake()
+    stored = await deps.jobs.enqueue(send_id, job, priority=priority)
+    if stored is not None and deps.queued is not None:
+        await deps.queued(stored)
     return []
 
 
