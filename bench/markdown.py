@@ -115,7 +115,7 @@ def _weasy(b: list[Baseline]) -> str:
     if b[1].median is None:
         return f"n/a ({b[1].error})"
     ratio = b[1].median / b[0].median if b[0].median else math.nan
-    return f"{b[1].median:.2f} renders/s ({ratio:.2f}× xhtml2pdf)"
+    return f"{b[1].median:.2f} renders/s ({ratio:.2f}× the renderer alone)"
 
 
 def _baselines(b: list[Baseline], f: dict[str, Any]) -> list[str]:
