@@ -170,19 +170,19 @@ class Dispatcher:
                 )
                 return
             try:
-                await asyncio.wait_for(self.sender.send(route.server, message_of(job)), deadline)
+                try:
+                    message = message_of(job)
+                    await asyncio.wait_for(self.sender.send(route.server, message), deadline)
+                finally:  # whatever the outcome, the provider counted the attempt
+                    await self._settle(mailbox_id, route, grant)
             except PermanentSmtpError as exc:
-                await self._settle(mailbox_id, route, grant)
                 await self.outbox.finish(job, FAILED, {"reason": str(exc)})
             except (TransientError, TimeoutError) as exc:
-                await self._settle(mailbox_id, route, grant)
                 await self._retry_later(job, str(exc) or f"no answer within {deadline:g} s")
             except Exception as exc:  # noqa: BLE001 - unforeseen: treat as temporary
                 log.exception("sending failed unexpectedly", job_id=job["_id"])
-                await self._settle(mailbox_id, route, grant)
                 await self._retry_later(job, repr(exc))
             else:
-                await self._settle(mailbox_id, route, grant)
                 await self.outbox.finish(job, DONE, {"sent_at": datetime.now(UTC)})
 
     async def _settle(self, mailbox_id: str, route: Route, grant: Grant) -> None:
