@@ -95,17 +95,22 @@ async def register_tenant(bootstrap: str, name: str = "Test utility") -> Tenant:
     return tenant
 
 
-@pytest.fixture(scope="session")
-async def tenant(services: bool, stack: dict[str, str]) -> Tenant:
-    """A fresh utility tenant per test session, known to the gateway."""
-    created = await register_tenant(stack["kafka_bootstrap"], "Wodociągi Testowe Sp. z o.o.")
+async def known_tenant(bootstrap: str, name: str) -> Tenant:
+    """A new utility tenant, once the gateway knows it."""
+    created = await register_tenant(bootstrap, name)
 
     async def known() -> bool:
         async with httpx.AsyncClient(base_url=GATEWAY, headers=created.auth) as client:
             return (await client.get("/api/v1/batches/none")).status_code == 404
 
-    await eventually(known, timeout=30, what="the gateway to learn the test tenant")
+    await eventually(known, timeout=30, what=f"the gateway to learn the tenant {name!r}")
     return created
+
+
+@pytest.fixture(scope="session")
+async def tenant(services: bool, stack: dict[str, str]) -> Tenant:
+    """A fresh utility tenant per test session, known to the gateway."""
+    return await known_tenant(stack["kafka_bootstrap"], "Wodociągi Testowe Sp. z o.o.")
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ from playwright.async_api import expect
 from einvoice import events
 from einvoice.demo import demo_invoices
 from einvoice.topics import partitions_of
-from tests.conftest import Tenant, register_tenant
+from tests.conftest import Tenant, known_tenant
 from tests.e2e.browser import PHONE, chromium, screenshot
 from tests.support import GATEWAY, eventually, mails_to
 
@@ -46,14 +46,7 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 @pytest.fixture(scope="module")
 async def own_tenant(services: bool, stack: dict[str, str]) -> Tenant:
     """A tenant of this module's own: its template and mailbox domain are nobody else's."""
-    created = await register_tenant(stack["kafka_bootstrap"], "Ciepłownia Szablonowa Sp. z o.o.")
-
-    async def known() -> bool:
-        async with httpx.AsyncClient(base_url=GATEWAY, headers=created.auth) as client:
-            return (await client.get("/api/v1/email-template")).status_code == 200
-
-    await eventually(known, timeout=30, what="the gateway to learn the test tenant")
-    return created
+    return await known_tenant(stack["kafka_bootstrap"], "Ciepłownia Szablonowa Sp. z o.o.")
 
 
 @pytest.fixture

@@ -7,28 +7,20 @@ from __future__ import annotations
 
 from collections import Counter
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.conftest import Tenant, register_tenant
-from tests.support import GATEWAY, eventually
+from tests.conftest import Tenant, known_tenant
+from tests.support import GATEWAY
 
 pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")
 async def fuzz_tenant(services: bool, stack: dict[str, str]) -> Tenant:
-    created = await register_tenant(stack["kafka_bootstrap"], "Schemathesis Sp. z o.o.")
-
-    async def known() -> bool:
-        async with httpx.AsyncClient(base_url=GATEWAY, headers=created.auth) as client:
-            return (await client.get("/api/v1/batches/none")).status_code == 404
-
-    await eventually(known, timeout=30, what="the gateway to learn the fuzzing tenant")
-    return created
+    return await known_tenant(stack["kafka_bootstrap"], "Schemathesis Sp. z o.o.")
 
 
 def test_no_generated_request_gets_a_server_error(fuzz_tenant: Tenant) -> None:
