@@ -12,6 +12,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from pdf_renderer.drawn import _line_headings as line_headings
+from pdf_renderer.drawn import _payment_rows as payment_rows
 from pdf_renderer.render import FONT_BOLD, FONT_REGULAR
 
 MM = 72 / 25.4
@@ -22,20 +24,6 @@ LINE_COLUMNS = (4, 27, 7, 5, 11, 12, 7, 12, 15)  # % of the width, as in the HTM
 LINE_ALIGN = ("C", "L", "R", "C", "R", "R", "C", "R", "R")
 VAT_COLUMNS = (16, 29, 25, 30)
 GREY, KEY_GREY, RULE, ODD = "#666666", "#555555", "#c8ced6", "#f3f5f8"
-
-
-def line_headings(view: dict[str, Any]) -> list[str]:
-    return [
-        "Lp.",
-        "Nazwa",
-        "Ilość",
-        "J.m.",
-        f"Cena jedn. {view['price_label']}",
-        "Wartość netto",
-        "Stawka VAT",
-        "Kwota VAT",
-        "Wartość brutto",
-    ]
 
 
 def line_cells(line: dict[str, str]) -> list[str]:
@@ -51,18 +39,6 @@ def party_lines(p: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("nip", p["nip"]))
     if p["email"]:
         rows.append(("muted", p["email"]))
-    return rows
-
-
-def payment_rows(view: dict[str, Any]) -> list[tuple[str, str]]:
-    pay = view["payment"]
-    rows = [("Forma płatności:", pay["method"])]
-    if view["receipt"]:
-        rows.append(("Zapłacono:", f"przy zakupie ({view['receipt']['purchased_on']})"))
-    else:
-        rows.append(("Termin płatności:", pay["due_date"]))
-    if pay["bank_account"]:
-        rows.append(("Numer rachunku:", pay["bank_account"]))
     return rows
 
 

@@ -11,17 +11,8 @@ from typing import Any
 from einvoice import demo, events
 from einvoice.events import InvoiceIssued
 from invoice_builder.issuing import issue
-from pdf_renderer.render import (
-    PRICE_LABELS,
-    _brand,
-    format_bank_account,
-    format_date,
-    format_money,
-    format_quantity,
-    format_unit_price,
-    format_vat_rate,
-)
-from pdf_renderer.words import amount_in_words
+from pdf_renderer.render import _brand
+from pdf_renderer.view import invoice_view as service_view
 
 # --- samples ------------------------------------------------------------------------------
 
@@ -116,61 +107,13 @@ def _party(party: Any) -> dict[str, Any]:
 def invoice_view(
     invoice: InvoiceIssued, branding: dict[str, Any] | None = None, logo: str | None = None
 ) -> dict[str, Any]:
-    """Plain JSON-able data; `logo` is the path (inside the compile root) of the chain's logo."""
+    """The service's view (pdf_renderer.view), with what the prototypes print differently:
+    parties with postal code, city and country apart, and `logo` as the path (inside the
+    compile root) of the chain's logo."""
     brand = _brand(branding)
-    money = format_money
-    return {
-        "title": f"Faktura VAT nr {invoice.number}",
-        "number": invoice.number,
-        "issue_date": format_date(invoice.issue_date),
-        "sale_date": format_date(invoice.sale_date or invoice.issue_date),
-        "price_label": PRICE_LABELS[invoice.price_basis],
-        "currency": invoice.currency,
+    return service_view(invoice) | {
         "brand": {"primary": brand["primary"], "accent": brand["accent"]},
         "logo": logo,
         "seller": _party(invoice.seller),
         "buyer": _party(invoice.buyer),
-        "lines": [
-            {
-                "position": str(line.position),
-                "name": line.name,
-                "quantity": format_quantity(line.quantity),
-                "unit": line.unit,
-                "unit_price": format_unit_price(line.unit_price),
-                "net": money(line.net),
-                "vat_rate": format_vat_rate(line.vat_rate),
-                "vat": money(line.vat),
-                "gross": money(line.gross),
-            }
-            for line in invoice.lines
-        ],
-        "vat_summary": [
-            {
-                "vat_rate": format_vat_rate(row.vat_rate),
-                "net": money(row.net),
-                "vat": money(row.vat),
-                "gross": money(row.gross),
-            }
-            for row in invoice.vat_summary
-        ],
-        "totals": {
-            "net": money(invoice.totals.net),
-            "vat": money(invoice.totals.vat),
-            "gross": money(invoice.totals.gross),
-        },
-        "amount_in_words": amount_in_words(invoice.totals.gross, invoice.currency),
-        "payment": {
-            "method": invoice.payment.method,
-            "due_date": format_date(invoice.payment.due_date) or "—",
-            "bank_account": format_bank_account(invoice.payment.bank_account) or None,
-        },
-        "receipt": (
-            {
-                "number": invoice.receipt.number,
-                "purchased_on": format_date(invoice.receipt.purchased_at),
-            }
-            if invoice.receipt
-            else None
-        ),
-        "notes": invoice.notes,
     }
