@@ -52,6 +52,9 @@ bench: install ## benchmark the pipeline on the local stack: N=10000 invoices (N
 	$(UV) sync --frozen --group bench
 	$(PY) bench/run.py --invoices $(N) $(BENCH_ARGS)
 
+chaos: install ## inject faults (kills, Kafka restart, S3/MongoDB/SMTP down) into a 2,000-invoice run, then count
+	$(PY) tests/chaos/run.py --invoices 2000 $(CHAOS_ARGS)
+
 lint: $(VENV)/.synced ## ruff lint and format check
 	$(VENV)/bin/ruff check shared services deploy tests bench
 	$(VENV)/bin/ruff format --check shared services deploy tests bench
@@ -65,4 +68,4 @@ logs: ## follow every log of the local stack and services
 reset: stop ## stop everything and delete local data (topics, buckets, databases, mail)
 	$(PY) deploy/local/stack.py reset
 
-.PHONY: help install run up stop status test test-unit bench lint docs logs reset
+.PHONY: help install run up stop status test test-unit bench chaos lint docs logs reset

@@ -41,13 +41,10 @@ from einvoice.mongo import mongo_client  # noqa: E402
 from einvoice.settings import Settings  # noqa: E402
 from tests.support import (  # noqa: E402
     GATEWAY,
-    LAUNCHER_SCRIPT,
-    PYTHON,
     STACK_PORTS,
-    STACK_SCRIPT,
+    LocalStack,
     launcher,
     local_settings,
-    port_open,
 )
 
 RESULTS = ROOT / "bench" / "results"
@@ -81,51 +78,6 @@ def arguments() -> argparse.Namespace:
     if args.progress_every is None:
         args.progress_every = 10 if args.invoices <= 10_000 else 30
     return args
-
-
-class LocalStack:
-    """`launcher.py up` (reuses what runs); `down()` stops only what `up()` started."""
-
-    def __init__(self) -> None:
-        self.ports: dict[str, tuple[str, int]] = launcher().SERVICES
-        self.services = list(self.ports)
-        self.stack_before: set[str] = set()
-        self.services_before: set[str] = set()
-        self.started = False
-
-    def up(self, timeout: float) -> None:
-        self.stack_before = {n for n, port in STACK_PORTS.items() if port_open(port)}
-        self.services_before = {n for n, (_, port) in self.ports.items() if port_open(port)}
-        self.started = True
-        done = subprocess.run(
-            [str(PYTHON), str(LAUNCHER_SCRIPT), "up"],
-            capture_output=True,
-            text=True,
-            timeout=max(timeout, 1),
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError("launcher.py up failed:\n" + (done.stdout + done.stderr)[-3000:])
-        fresh = sorted(set(self.services) - self.services_before)
-        fresh_stack = sorted(set(STACK_PORTS) - self.stack_before)
-        say(f"   reused: {', '.join(sorted(self.stack_before | self.services_before)) or '-'}")
-        say(f"   started: {', '.join(fresh_stack + fresh) or '-'}")
-
-    def down(self) -> None:
-        if not self.started:
-            return
-        services = sorted(set(self.services) - self.services_before)
-        if services:
-            say(f"== stopping the services this run started: {', '.join(services)}")
-            _quietly([str(PYTHON), str(LAUNCHER_SCRIPT), "stop-services", *services])
-        parts = sorted(set(STACK_PORTS) - self.stack_before)
-        if parts:
-            say(f"== stopping the stack parts this run started: {', '.join(parts)}")
-            _quietly([str(PYTHON), str(STACK_SCRIPT), "down", *parts])
-
-
-def _quietly(command: list[str]) -> None:
-    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, timeout=180)
 
 
 def targets(services: list[str]) -> list[procs.Target]:
@@ -275,7 +227,7 @@ def main() -> int:
         f"== make bench: {args.invoices:,} invoices; global timeout {args.timeout:.0f} s; "
         f"{machine['cores']} cores, {machine['cpu']}, {machine['ram']}"
     )
-    stack = LocalStack()
+    stack = LocalStack(say)
     renderers: list[baselines.Baseline] = []
     summary = None
     try:

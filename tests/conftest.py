@@ -221,6 +221,11 @@ def chain_user(services: bool):
     return create_chain_account
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Fault injection last: the tests before it need not wait for a stack that heals."""
+    items.sort(key=lambda item: item.get_closest_marker("chaos") is not None)
+
+
 # The machine is shared and noisy: no per-example deadline, no "generation too slow" check.
 hypothesis_settings.register_profile(
     "einvoice", deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -75,3 +78,65 @@ async def mails_to(domain: str) -> list[dict[str, Any]]:
         for m in response.json()
         if any(to["address"].endswith("@" + domain) for to in m.get("to", []))
     ]
+
+
+class LocalStack:
+    """`launcher.py up` (reuses what runs); `down()` stops only what `up()` started. For the
+    harnesses that run outside pytest (`make bench`, `make chaos`)."""
+
+    def __init__(self, say: Callable[[str], None]) -> None:
+        self.say = say
+        self.ports: dict[str, tuple[str, int]] = launcher().SERVICES
+        self.services = list(self.ports)
+        self.stack_before: set[str] = set()
+        self.services_before: set[str] = set()
+        self.started = False
+
+    def up(self, timeout: float) -> None:
+        self.stack_before = {n for n, port in STACK_PORTS.items() if port_open(port)}
+        self.services_before = {n for n, (_, port) in self.ports.items() if port_open(port)}
+        self.started = True
+        done = subprocess.run(
+            [str(PYTHON), str(LAUNCHER_SCRIPT), "up"],
+            capture_output=True,
+            text=True,
+            timeout=max(timeout, 1),
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError("launcher.py up failed:\n" + (done.stdout + done.stderr)[-3000:])
+        fresh = sorted(set(self.services) - self.services_before)
+        fresh_stack = sorted(set(STACK_PORTS) - self.stack_before)
+        self.say(f"   reused: {', '.join(sorted(self.stack_before | self.services_before)) or '-'}")
+        self.say(f"   started: {', '.join(fresh_stack + fresh) or '-'}")
+
+    def down(self) -> None:
+        if not self.started:
+            return
+        services = sorted(set(self.services) - self.services_before)
+        if services:
+            self.say(f"== stopping the services this run started: {', '.join(services)}")
+            _quietly([str(PYTHON), str(LAUNCHER_SCRIPT), "stop-services", *services])
+        parts = sorted(set(STACK_PORTS) - self.stack_before)
+        if parts:
+            self.say(f"== stopping the stack parts this run started: {', '.join(parts)}")
+            _quietly([str(PYTHON), str(STACK_SCRIPT), "down", *parts])
+
+
+def _quietly(command: list[str]) -> None:
+    subprocess.run(command, check=False, stdout=subprocess.DEVNULL, timeout=180)
+
+
+def kill_service_hard(name: str) -> int:
+    """SIGKILL a service the launcher started, and its render workers (its process group):
+    no shutdown code runs. Returns the pid it had."""
+    pid = int((ROOT / ".run" / "pids" / f"svc-{name}.pid").read_text())
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return pid
+        time.sleep(0.05)
+    raise AssertionError(f"{name} (pid {pid}) survived SIGKILL")

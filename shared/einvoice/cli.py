@@ -7,7 +7,8 @@ einvoice seed-demo                 register the demo utility tenant
 einvoice seed-demo-chain           register the demo retail chain and its POS keys
 einvoice till push                 act as a till: push a grocery receipt, print its code
 einvoice demo-batch -n 20 FILE     write a demo batch (JSON or CSV by the file's suffix)
-einvoice dlq show|replay TOPIC     inspect or replay a dead-letter topic
+einvoice dlq list [TOPIC...]       dead letters with their reasons (every DLQ topic by default)
+einvoice dlq replay TOPIC --ref.. send selected dead letters back once the cause is fixed
 einvoice schemas                   write docs/events.md from the event schemas
 """
 
@@ -255,15 +256,57 @@ def cmd_demo_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from einvoice.dlq import replay, show
+    from einvoice import dlq
 
-    topic = args.topic if args.topic.endswith(".dlq") else events.dlq_topic(args.topic)
-    if args.action == "show":
-        for record in asyncio.run(show(args.bootstrap, topic, args.limit)):
-            say(json.dumps(record, ensure_ascii=False))
+    def dlq_name(topic: str) -> str:
+        return topic if topic.endswith(".dlq") else events.dlq_topic(topic)
+
+    if args.action == "list":
+        topics = [dlq_name(t) for t in args.topics] or dlq.dlq_topics()
+        letters = asyncio.run(dlq.dead_letters(args.bootstrap, topics, args.limit))
+        marks = asyncio.run(dlq.replayed(args.bootstrap)) if letters else {}
+        if args.reason:
+            letters = [d for d in letters if args.reason.lower() in d.reason.lower()]
+        if args.json:
+            for d in letters:
+                say(json.dumps(d.record | {"ref": d.ref, "replayed": marks.get(d.ref)}))
+            return 0
+        for d in letters:
+            replayed = f"  replayed {marks[d.ref]['at'][:19]}" if d.ref in marks else ""
+            say(
+                f"{d.ref}  {str(d.record.get('failed_at', ''))[:19]}  "
+                f"{d.record.get('service', '?')}  key={d.key}{replayed}"
+            )
+            say(f"    {d.reason}")
+        say(f"{len(letters)} dead letter(s) in {len(topics)} topic(s)")
         return 0
-    count = asyncio.run(replay(args.bootstrap, topic, args.limit))
-    say(f"replayed {count} records from {topic}")
+    if len(args.topics) != 1:
+        say("replay takes exactly one topic")
+        return 2
+    selection = dlq.Selection(
+        refs=set(args.ref), keys=set(args.key), reason=args.reason, everything=args.all
+    )
+    if not selection:
+        say("say what to replay: --ref PARTITION:OFFSET, --key KEY, --reason TEXT or --all")
+        return 2
+    topic = dlq_name(args.topics[0])
+    result = asyncio.run(
+        dlq.replay(
+            args.bootstrap,
+            topic,
+            selection,
+            again=args.again,
+            dry_run=args.dry_run,
+            progress=lambda d: say(f"replayed {d.ref} -> {d.record['topic']} (key {d.key})"),
+        )
+    )
+    for letter, why in result.skipped:
+        say(f"skipped {letter.ref}: {why}")
+    if args.dry_run:
+        for letter in result.replayed:
+            say(f"would replay {letter.ref} -> {letter.record['topic']}: {letter.reason}")
+    verb = "would replay" if args.dry_run else "replayed"
+    say(f"{verb} {len(result.replayed)}, skipped {len(result.skipped)} from {topic}")
     return 0
 
 
@@ -318,10 +361,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--series", help="invoice number prefix (default WOD/<year>/<month>)")
     p.set_defaults(run=cmd_demo_batch)
 
-    p = sub.add_parser("dlq", help="inspect or replay a dead-letter topic")
-    p.add_argument("action", choices=["show", "replay"])
-    p.add_argument("topic")
-    p.add_argument("--limit", type=int, default=100)
+    p = sub.add_parser("dlq", help="list dead letters with their reasons, or replay some")
+    p.add_argument("action", choices=["list", "replay"])
+    p.add_argument("topics", nargs="*", help="e.g. invoice.requested (or its .dlq name)")
+    p.add_argument("--limit", type=int, default=1000, help="list: at most this many per topic")
+    p.add_argument("--reason", help="only dead letters whose reason contains this text")
+    p.add_argument("--json", action="store_true", help="list: one JSON object per line")
+    p.add_argument(
+        "--ref", action="append", default=[], help="replay: PARTITION:OFFSET (repeatable)"
+    )
+    p.add_argument("--key", action="append", default=[], help="replay: the record key")
+    p.add_argument("--all", action="store_true", help="replay: every dead letter of the topic")
+    p.add_argument("--again", action="store_true", help="replay: also those replayed before")
+    p.add_argument("--dry-run", action="store_true", help="replay: show what would be sent")
     p.add_argument("--bootstrap", default=bootstrap)
     p.set_defaults(run=cmd_dlq)
 

@@ -183,6 +183,13 @@ class Outbox:
         )
         return result.matched_count == 1
 
+    async def renew(self, job: dict[str, Any]) -> dict[str, Any] | None:
+        """Extend the lease of a job this replica holds; None if it was lost meanwhile."""
+        until = self.clock() + self.lease
+        if await self._update_held(job, {"lease_until": until}):
+            return job | {"lease_until": until, "v": job["v"] + 1}
+        return None
+
     async def postpone(
         self,
         job: dict[str, Any],

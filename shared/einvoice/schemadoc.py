@@ -27,10 +27,11 @@ produce the same records.
 
 A record that cannot be processed (not JSON, an invalid envelope, an unknown
 `schema_version`, an event type that does not match the topic) goes to `<topic>.dlq` with the
-reason; `einvoice dlq show <topic>` lists them and `einvoice dlq replay <topic>` sends them
-back once fixed. An invoice that is well-formed but wrong (a bad NIP checksum, totals that do
-not match its lines) is answered with `invoice.rejected` and its reasons, shown in the batch
-status.
+reason; `einvoice dlq list <topic>` lists them and `einvoice dlq replay <topic> --ref P:O`
+sends the selected ones back once fixed (a replayed record is marked on the compacted
+`dlq.replayed` topic and not sent twice). An invoice that is well-formed but wrong (a bad
+NIP checksum, totals that do not match its lines) is answered with `invoice.rejected` and its
+reasons, shown in the batch status.
 
 ## Topics
 

@@ -9,10 +9,7 @@ it), and there can be at most as many as the mailer had in flight."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
-import time
 from collections import Counter
 from typing import Any
 
@@ -22,31 +19,21 @@ import pytest
 from einvoice.bus import LoopConfig
 from einvoice.demo import demo_invoices
 from tests.conftest import Tenant
-from tests.support import GATEWAY, LAUNCHER_SCRIPT, PYTHON, ROOT, eventually, mails_to
+from tests.support import (
+    GATEWAY,
+    LAUNCHER_SCRIPT,
+    PYTHON,
+    ROOT,
+    eventually,
+    kill_service_hard,
+    mails_to,
+)
 
 pytestmark = [pytest.mark.e2e]
 
 VICTIMS = ("pdf-renderer", "mailer")
 COUNT = 60
 IN_FLIGHT = LoopConfig("", "", []).concurrency
-
-
-def _pid(name: str) -> int:
-    return int((ROOT / ".run" / "pids" / f"svc-{name}.pid").read_text())
-
-
-def _kill_hard(name: str) -> None:
-    """SIGKILL the service and its render workers: no shutdown code runs."""
-    pid = _pid(name)
-    os.killpg(os.getpgid(pid), signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{name} (pid {pid}) survived SIGKILL")
 
 
 async def test_killed_services_resume_without_losing_or_doubling_anything(
@@ -74,7 +61,7 @@ async def test_killed_services_resume_without_losing_or_doubling_anything(
 
         before = await eventually(some_mailed, timeout=120, interval=0.05, what="the first e-mails")
         for name in VICTIMS:
-            _kill_hard(name)
+            kill_service_hard(name)
         assert before["counts"]["rendered"] < COUNT, "killed mid-batch, not after it"
         await asyncio.to_thread(
             subprocess.run,
@@ -150,7 +137,7 @@ async def test_retail_numbers_stay_gapless_when_the_builder_is_killed(
         return done if done else None
 
     before = await eventually(some_issued, timeout=120, interval=0.05, what="the first numbers")
-    _kill_hard("invoice-builder")
+    kill_service_hard("invoice-builder")
     await asyncio.to_thread(
         subprocess.run,
         [str(PYTHON), str(LAUNCHER_SCRIPT), "services"],

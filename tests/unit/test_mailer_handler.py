@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from einvoice import events
 from einvoice.bus import Outgoing, TransientError
@@ -496,3 +497,54 @@ async def test_a_full_hand_off_holds_the_batch_back_but_never_a_shopper(mailer, 
     await asyncio.wait_for(third, 1)
     await dispatcher.round()
     assert len(smtp.messages) == 3
+
+
+class AwayOutbox(Outbox):
+    """The database is unreachable for the first `away` attempts to record a finished job."""
+
+    away = 2
+    tries = 0
+
+    async def finish(self, job: dict, state: str, result: dict) -> bool:
+        self.tries += 1
+        if self.tries <= self.away:
+            raise AutoReconnect("connection refused")
+        return await super().finish(job, state, result)
+
+
+async def test_a_send_is_recorded_once_the_database_is_back_not_sent_again(mailer, smtp) -> None:
+    outbox = AwayOutbox(mailer.jobs, owner="replica-1", lease=timedelta(minutes=2))
+    mailer.deps.jobs = mailer.dispatcher.outbox = outbox
+    await mailer.run(rendered_event())
+    assert outbox.tries == 3 and len(smtp.messages) == 1
+    assert mailer.job()["state"] == "done"
+    mailer.make_due()
+    await mailer.dispatcher.round()
+    assert len(smtp.messages) == 1, "recorded as sent: nothing is sent again"
+
+
+class TakenOverOutbox(Outbox):
+    """Another replica takes every job over right after this one claimed it."""
+
+    async def claim_many(self, jobs: list[dict]) -> list[dict]:
+        claimed = await super().claim_many(jobs)
+        for job in claimed:
+            self.jobs.docs[job["_id"]] |= {"owner": "replica-2", "v": job["v"] + 1}
+        return claimed
+
+
+async def test_a_job_is_sent_only_while_its_lease_is_held(mailer, smtp) -> None:
+    # A lease shorter than a send may last is renewed before sending...
+    short = Outbox(mailer.jobs, owner="replica-1", lease=timedelta(seconds=5))
+    mailer.deps.jobs = mailer.dispatcher.outbox = short
+    await on_pdf_rendered(rendered_event(), mailer.deps)
+    await mailer.dispatcher.round()
+    assert len(smtp.messages) == 1
+    # ...and a job another replica took over meanwhile is left to it.
+    taken = TakenOverOutbox(mailer.jobs, owner="replica-1", lease=timedelta(seconds=5))
+    mailer.deps.jobs = mailer.dispatcher.outbox = taken
+    pdf = rendered_payload(invoice_id="inv-2", buyer_email="k2@example.pl")
+    await on_pdf_rendered(rendered_event(pdf, event_id="pdf-2"), mailer.deps)
+    await mailer.dispatcher.round()
+    assert len(smtp.messages) == 1
+    assert mailer.job(f"{TENANT}/inv-2/k2@example.pl")["owner"] == "replica-2"

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from typing import Any, Protocol
 
 from einvoice import events
-from einvoice.bus import Outgoing, TransientError
+from einvoice.bus import TRANSIENT, Outgoing, TransientError
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
 from einvoice.outbox import DONE, FAILED, Outbox, backoff, run_rounds
@@ -162,6 +162,11 @@ class Dispatcher:
         async with limit:
             # The whole send (a reconnect included) must end by the slot's deadline.
             deadline = 2 * route.server.timeout + 5
+            held = await self._keep_lease(job, deadline)
+            if held is None:  # the lease ran out while the job waited its turn
+                log.info("job taken over by another replica before sending", job_id=job["_id"])
+                return
+            job = held
             mailbox_id = route.server.mailbox_id
             grant = await self.limiter.acquire(mailbox_id, route.limits, 1, hold=deadline)
             if not grant.granted:  # another replica took the slots first
@@ -173,17 +178,53 @@ class Dispatcher:
                 try:
                     message = message_of(job)
                     await asyncio.wait_for(self.sender.send(route.server, message), deadline)
-                finally:  # whatever the outcome, the provider counted the attempt
-                    await self._settle(mailbox_id, route, grant)
-            except PermanentSmtpError as exc:
-                await self.outbox.finish(job, FAILED, {"reason": str(exc)})
-            except (TransientError, TimeoutError) as exc:
-                await self._retry_later(job, str(exc) or f"no answer within {deadline:g} s")
-            except Exception as exc:  # noqa: BLE001 - unforeseen: treat as temporary
-                log.exception("sending failed unexpectedly", job_id=job["_id"])
-                await self._retry_later(job, repr(exc))
-            else:
-                await self.outbox.finish(job, DONE, {"sent_at": datetime.now(UTC)})
+                except PermanentSmtpError as exc:
+                    await self.outbox.finish(job, FAILED, {"reason": str(exc)})
+                except (TransientError, TimeoutError) as exc:
+                    await self._retry_later(job, str(exc) or f"no answer within {deadline:g} s")
+                except Exception as exc:  # noqa: BLE001 - unforeseen: treat as temporary
+                    log.exception("sending failed unexpectedly", job_id=job["_id"])
+                    await self._retry_later(job, repr(exc))
+                else:
+                    await self._record_sent(job)
+            finally:  # whatever the outcome, the provider counted the attempt
+                await self._settle(mailbox_id, route, grant)
+
+    async def _keep_lease(self, job: dict[str, Any], deadline: float) -> dict[str, Any] | None:
+        """The job, still held for at least the send's deadline (renewed if need be); None
+        if another replica took it over meanwhile (it must not be sent twice)."""
+        until = job.get("lease_until")
+        if until is not None and until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+        if until is not None and until - datetime.now(UTC) >= timedelta(seconds=deadline + 10):
+            return job
+        return await self.outbox.renew(job)
+
+    async def _record_sent(self, job: dict[str, Any]) -> None:
+        """The first thing after the server accepted the message. Until this write lands, a
+        crash sends the message again: SMTP has no idempotency key, so this one round trip
+        is the window in which an e-mail can be repeated (ADR 0005). If the database is
+        unreachable, the write is retried while this replica still holds the job; no other
+        replica can take it meanwhile."""
+        sent_at = datetime.now(UTC)
+        delay = 0.2
+        while True:
+            try:
+                await self.outbox.finish(job, DONE, {"sent_at": sent_at})
+                return
+            except TRANSIENT as exc:
+                until = job["lease_until"]
+                until = until if until.tzinfo else until.replace(tzinfo=UTC)
+                if datetime.now(UTC) + timedelta(seconds=delay) >= until:
+                    log.error(
+                        "sent, but not recorded before the lease ran out: it may be sent again",
+                        job_id=job["_id"],
+                        error=repr(exc),
+                    )
+                    raise
+                log.warning("sent; recording it waits for the database", error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _settle(self, mailbox_id: str, route: Route, grant: Grant) -> None:
         """Record when the server answered; if that fails, the hold counts until its
