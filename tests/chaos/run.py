@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import random
 import sys
 import time
@@ -65,6 +66,7 @@ class Options:
     retail_rate: float = 1.0
     durations: faults.Durations = faults.FULL
     only: tuple[str, ...] = ()
+    repeat: int = 1  # the plan, this many times over (to measure how often something occurs)
     seed: int = 6
     part_timeout: float = 600.0  # a part not delivered by then is left to the final count
 
@@ -136,6 +138,8 @@ class Result:
 
 
 async def chaos(options: Options, progress=say) -> Result:
+    # The harness's own Kafka clients complain while the broker restarts; that is the fault.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     settings = Settings(**local_settings())
     rng = random.Random(options.seed)
     gate = SmtpGate(MAILDEV_SMTP)
@@ -144,6 +148,7 @@ async def chaos(options: Options, progress=say) -> Result:
     tenants = await workload.register(settings.kafka_bootstrap, gate.port, run_id)
     plan = [
         f
+        for _ in range(options.repeat)
         for f in faults.plan(gate, options.durations)
         if not options.only or any(o in f.name for o in options.only)
     ]
@@ -322,6 +327,7 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--retail-rate", type=float, default=1.0, help="shoppers per second")
     parser.add_argument("--short", action="store_true", help="short outages (make test's run)")
     parser.add_argument("--only", nargs="*", default=[], help="faults whose name contains these")
+    parser.add_argument("--repeat", type=int, default=1, help="run the plan this many times")
     parser.add_argument("--seed", type=int, default=6)
     return parser.parse_args()
 
@@ -333,6 +339,7 @@ def main() -> int:
         retail_rate=args.retail_rate,
         durations=faults.SHORT if args.short else faults.FULL,
         only=tuple(args.only),
+        repeat=args.repeat,
         seed=args.seed,
     )
     stack = LocalStack(say)
