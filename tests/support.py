@@ -4,13 +4,15 @@ settings, and waiting on a condition with a deadline (tests never sleep blindly)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -140,3 +142,16 @@ def kill_service_hard(name: str) -> int:
             return pid
         time.sleep(0.05)
     raise AssertionError(f"{name} (pid {pid}) survived SIGKILL")
+
+
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@contextlib.asynccontextmanager
+async def operator_session(api_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in to the operator's pages with the tenant's API key."""
+    async with httpx.AsyncClient(base_url=GATEWAY, timeout=30) as client:
+        csrf = CSRF_FIELD.search((await client.get("/operator")).text).group(1)
+        signed = await client.post("/operator/login", data={"api_key": api_key, "csrf": csrf})
+        assert signed.status_code == 303, signed.text[:300]
+        yield client

@@ -7,6 +7,7 @@ same events with a plain Kafka client.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -97,6 +98,18 @@ TOPIC_PARTITIONS[DLQ_REPLAYED] = 1
 COMPACTED_TOPICS = frozenset({TENANT_CONFIG, DLQ_REPLAYED})
 
 MAX_EVENT_BYTES = 256 * 1024
+
+# Ids that become parts of object keys (tenant, invoice): letters, digits and . _ : @ -, not
+# starting with a dot and never "..". An id outside this is refused, not cleaned up.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:@-]{0,127}")
+
+
+def unsafe_id(value: object) -> str | None:
+    """Why `value` cannot be an id used in a storage key, or None if it can."""
+    if not isinstance(value, str) or not _SAFE_ID.fullmatch(value) or ".." in value:
+        return "must be 1-128 letters, digits or . _ : @ - (no '..', not starting with '.')"
+    return None
+
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]

@@ -92,15 +92,17 @@ async def test_a_schema_error_without_batch_id_uses_the_correlation_id(repo) -> 
 
 
 @pytest.mark.parametrize(
-    "invoice_id", [None, "", "   ", 17, "x" * 129], ids=["absent", "empty", "blank", "int", "long"]
+    "invoice_id",
+    [None, "", "   ", 17, "x" * 129, "../../other-tenant/x", "a/b", {"$ne": None}, ".hidden"],
+    ids=["absent", "empty", "blank", "int", "long", "traversal", "slash", "operator", "dot"],
 )
-async def test_a_missing_invoice_id_is_a_permanent_error(repo, invoice_id) -> None:
+async def test_a_missing_or_unsafe_invoice_id_is_a_permanent_error(repo, invoice_id) -> None:
     payload = request_payload()
     if invoice_id is None:
         del payload["invoice_id"]
     else:
         payload["invoice_id"] = invoice_id
-    with pytest.raises(PermanentError, match=r"^payload\.invoice_id is missing"):
+    with pytest.raises(PermanentError, match=r"^payload\.invoice_id must be 1-128 letters"):
         await on_invoice_requested(requested_event(payload), Deps(invoices=repo))
     assert repo.saves == []
 

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from einvoice import events
+from einvoice.bus import PermanentError
 from pdf_renderer.handlers import Deps, on_invoice_issued, pdf_key
 from tests.unit.fakes import (
     BATCH,
@@ -77,6 +78,15 @@ def test_pdf_key_is_deterministic_per_tenant_month_and_invoice() -> None:
         payment={"due_date": "2025-12-15"},
     )
     assert pdf_key(TENANT, later) == f"{TENANT}/2025/12/inv-2.pdf"
+
+
+@pytest.mark.parametrize(
+    ("tenant_id", "invoice_id"),
+    [("../victim", "inv-1"), ("t", "../../victim/2025/01/inv-1"), ("t/x", "inv-1")],
+)
+def test_no_id_reaches_into_another_tenants_keys(tenant_id: str, invoice_id: str) -> None:
+    with pytest.raises(PermanentError, match="must be 1-128 letters"):
+        pdf_key(tenant_id, issued_invoice(invoice_id=invoice_id))
 
 
 async def test_a_redelivery_finds_the_object_and_does_not_render_again(store, render) -> None:

@@ -126,6 +126,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "stage_mailed": "wysłana",
         "stage_opened": "otwarta",
         "stage_failed": "błąd",
+        "failed_invoices": "Faktury z błędem",
+        "failed_at": "na etapie",
+        "failed_stage_issue": "wystawianie faktury",
+        "failed_stage_mail": "wysyłka e-maila",
+        "all_failures": "Wszystkie faktury z błędem ({n})",
+        "rows_shown": "Pokazano {shown} z {total} faktur. Zawęź listę według etapu:",
+        "all_stages": "wszystkie",
         # Shopper and chain-user accounts (gateway.accounts).
         "acc_register_title": "Załóż konto",
         "acc_register_intro": (
@@ -384,6 +391,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "stage_mailed": "mailed",
         "stage_opened": "opened",
         "stage_failed": "failed",
+        "failed_invoices": "Failed invoices",
+        "failed_at": "at stage",
+        "failed_stage_issue": "issuing",
+        "failed_stage_mail": "sending the e-mail",
+        "all_failures": "All failed invoices ({n})",
+        "rows_shown": "Showing {shown} of {total} invoices. Narrow the list by stage:",
+        "all_stages": "all",
         # Shopper and chain-user accounts (gateway.accounts).
         "acc_register_title": "Create an account",
         "acc_register_intro": (

@@ -11,7 +11,7 @@ import hmac
 import re
 import secrets
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
@@ -128,20 +128,36 @@ async def _close(request: Request, state: AppState) -> None:
         await state.operator_sessions.close(token)
 
 
+# A batch page lists at most this many invoices (a batch may hold 100,000); the stage filter
+# narrows the list, and every failed invoice is listed with its reasons regardless.
+PAGE_ROWS = 500
+FAILURES_LISTED = 200
+PageStage = Literal["requested", "issued", "rendered", "mailed", "opened", "failed"]
+
+
 @router.get("/batches/{batch_id}")
 async def batch_page(
-    batch_id: str, request: Request, state: StateDep, tenant: OperatorDep
+    batch_id: str,
+    request: Request,
+    state: StateDep,
+    tenant: OperatorDep,
+    stage: PageStage | None = None,
 ) -> Response:
     summary = await readmodels.batch_status(state.mongo, tenant.tenant_id, batch_id)
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such batch")
     rows = await readmodels.batch_invoices(state.mongo, tenant.tenant_id, batch_id)
+    if stage:
+        rows = [r for r in rows if r["stage"] == stage]
     return render(
         request,
         "operator_batch.html",
         tenant=tenant,
         summary=summary,
-        rows=rows,
+        rows=rows[:PAGE_ROWS],
+        total_rows=len(rows),
+        stage=stage,
+        failures=summary["failures"][:FAILURES_LISTED],
         csrf=csrf_token(request),
     )
 

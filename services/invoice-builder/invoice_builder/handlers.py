@@ -89,8 +89,8 @@ def outcome_event(stored: dict[str, Any], cause: events.Envelope) -> Outgoing:
 
 def _invoice_id(event: events.Envelope) -> str:
     invoice_id = event.payload.get("invoice_id")
-    if not isinstance(invoice_id, str) or not invoice_id.strip() or len(invoice_id) > 128:
-        raise PermanentError("payload.invoice_id is missing or not a string of 1-128 characters")
+    if why := events.unsafe_id(invoice_id):
+        raise PermanentError(f"payload.invoice_id {why}")
     return invoice_id
 
 

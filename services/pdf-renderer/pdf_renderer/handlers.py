@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from einvoice import events
-from einvoice.bus import Outgoing, emit
+from einvoice.bus import Outgoing, PermanentError, emit
 
 
 class Store(Protocol):
@@ -42,7 +42,11 @@ class Deps:
 
 
 def pdf_key(tenant_id: str, invoice: events.InvoiceIssued) -> str:
-    """Deterministic: one object per invoice, whatever the number of redeliveries."""
+    """Deterministic: one object per invoice, whatever the number of redeliveries. Its parts
+    are checked, so no id can reach into another tenant's keys."""
+    for name, value in (("tenant_id", tenant_id), ("invoice_id", invoice.invoice_id)):
+        if why := events.unsafe_id(value):
+            raise PermanentError(f"{name} {why}")
     return f"{tenant_id}/{invoice.issue_date:%Y/%m}/{invoice.invoice_id}.pdf"
 
 
