@@ -8,6 +8,8 @@ first and dropping the old one once everything was sealed again.
 
 from __future__ import annotations
 
+import hmac
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from einvoice.settings import Settings
@@ -43,3 +45,11 @@ class Sealer:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken as exc:
             raise SealingError("the sealed value does not open with any configured key") from exc
+
+
+def same_secret(expected: str, submitted: str) -> bool:
+    """Constant-time equality of two texts of any characters (hmac.compare_digest refuses
+    str with non-ASCII characters, which a hostile form field or cookie may carry)."""
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), submitted.encode("utf-8", "surrogatepass")
+    )

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from einvoice import events
+from einvoice.sealing import same_secret
 
 SIGNATURE_HEADER = "X-Einvoice-Signature"
 EVENT_HEADER = "X-Einvoice-Event"
@@ -75,7 +76,7 @@ def verify(
     raw = body.encode() if isinstance(body, str) else body
     expected = _digest(secret, timestamp, raw)
     # Several v1 values may be sent while a secret is being rotated; any match will do.
-    if not any(hmac.compare_digest(expected, c) for c in candidates):
+    if not any(same_secret(expected, c) for c in candidates):
         raise SignatureError("signature does not match the body")
     return timestamp
 

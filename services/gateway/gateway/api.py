@@ -143,3 +143,5 @@ async def _json_body(request: Request, limit: int) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"body is not JSON: {exc}") from exc
+    except RecursionError as exc:  # [[[[... a few hundred thousand deep
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "body is nested too deeply") from exc

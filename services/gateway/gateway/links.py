@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from einvoice import events, readmodels
 from einvoice.bus import Outgoing, publish
 from einvoice.log import get_logger
+from einvoice.sealing import same_secret
 from gateway.deps import ClientIpDep, StateDep
 from gateway.pages import render
 
@@ -64,7 +65,7 @@ def browser_signals(request: Request, state: StateDep, token: str) -> list[str]:
         signals.append("accept-language")
     if request.headers.get("sec-fetch-user") == "?1":  # a navigation the user activated
         signals.append("sec-fetch-user")
-    if hmac.compare_digest(request.cookies.get(SEEN_COOKIE, ""), _seen(state, token)):
+    if same_secret(_seen(state, token), request.cookies.get(SEEN_COOKIE, "")):
         signals.append("landing-cookie")
     return signals
 

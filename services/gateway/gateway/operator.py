@@ -7,7 +7,6 @@ Views and downloads here are never recorded as the customer's opens.
 
 from __future__ import annotations
 
-import hmac
 import re
 import secrets
 from datetime import timedelta
@@ -18,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from einvoice import events, readmodels
 from einvoice.bus import Outgoing, publish
+from einvoice.sealing import same_secret
 from einvoice.tenants import hash_api_key
 from gateway.deps import StateDep
 from gateway.pages import render
@@ -35,7 +35,7 @@ def csrf_token(request: Request) -> str:
 
 
 def check_csrf(request: Request, submitted: str) -> None:
-    if not hmac.compare_digest(request.session.get("csrf", ""), submitted):
+    if not same_secret(request.session.get("csrf", ""), submitted):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid or missing CSRF token")
 
 

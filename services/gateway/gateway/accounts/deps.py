@@ -20,6 +20,7 @@ from typing import Annotated
 from fastapi import Depends, Form, Request
 
 from einvoice import events
+from einvoice.sealing import same_secret
 from gateway.accounts.sessions import Session
 from gateway.accounts.store import Account
 from gateway.config import GatewaySettings
@@ -150,8 +151,7 @@ async def require_csrf(
         expected.append(signed.csrf)
     if cookie := _anonymous_cookie(request, state.settings):
         expected.append(_anonymous_token(state.settings, cookie))
-    submitted = csrf.encode()
-    if not csrf or not any(hmac.compare_digest(e.encode(), submitted) for e in expected):
+    if not csrf or not any(same_secret(e, csrf) for e in expected):
         raise CsrfRejected
 
 
