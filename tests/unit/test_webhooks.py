@@ -347,3 +347,12 @@ async def test_private_targets_are_refused_unless_allowed() -> None:
     assert await local.post("http://127.0.0.1:9/hook", BODY, {}) == 307
     assert len(seen) == 1, "the redirect was not followed"
     await client.aclose()
+
+
+def test_secrets_compare_in_constant_time_whatever_characters_they_hold() -> None:
+    from einvoice.sealing import same_secret
+
+    assert same_secret("tok-123", "tok-123")
+    assert not same_secret("tok-123", "tok-124")
+    assert not same_secret("tok-123", "żółw \u202e 😀")  # hmac.compare_digest would raise
+    assert not same_secret("tok-123", "\udcff")  # a lone surrogate
