@@ -8,7 +8,7 @@ import hashlib
 import io
 import secrets
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -87,8 +87,25 @@ def normalise_nip(value: str) -> str | None:
 # --- intake -------------------------------------------------------------------------------
 
 
-def _field(error: dict[str, Any]) -> str:
+def field_error(error: Any) -> str:
+    """`lines.0.quantity: Input should be greater than 0` from a pydantic error."""
     return f"{'.'.join(map(str, error['loc'])) or '<root>'}: {error['msg']}"
+
+
+# A till's clock may run a little fast; a receipt from further ahead is a wrong clock or a
+# made-up receipt. Old receipts are kept: the shop says when invoicing one is too late.
+CLOCK_SKEW = timedelta(minutes=15)
+EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def issued_at_problem(issued_at: datetime, now: datetime | None = None) -> str | None:
+    """Why a receipt's issue time cannot be right, or None."""
+    moment = issued_at if issued_at.tzinfo else issued_at.replace(tzinfo=UTC)
+    if moment > (now or datetime.now(UTC)) + CLOCK_SKEW:
+        return f"issued_at: {issued_at.isoformat()} is in the future (is the till's clock right?)"
+    if moment < EARLIEST_RECEIPT:
+        return f"issued_at: {issued_at.isoformat()} is before {EARLIEST_RECEIPT:%Y}"
+    return None
 
 
 def receipt_event(chain_id: str, payload: Any) -> tuple[events.Envelope | None, list[str]]:
@@ -101,10 +118,12 @@ def receipt_event(chain_id: str, payload: Any) -> tuple[events.Envelope | None, 
     try:
         receipt = events.ReceiptScanned.model_validate(payload | {"receipt_id": "pending"})
     except ValidationError as exc:
-        return None, [_field(e) for e in exc.errors()[:20]]
+        return None, [field_error(e) for e in exc.errors()[:20]]
     errors = []
     if receipt.issued_at.tzinfo is None:
         errors.append("issued_at: needs a UTC offset, e.g. 2025-01-31T12:15:00+01:00")
+    elif problem := issued_at_problem(receipt.issued_at):
+        errors.append(problem)
     update: dict[str, Any] = {}
     if receipt.buyer_nip is not None:
         update["buyer_nip"] = normalise_nip(receipt.buyer_nip)

@@ -1,28 +1,32 @@
 """Hostile and broken records produced straight to the topics that accept outside data (a
-billing system may produce to `invoice.requested`, docs/events.md): every one ends with a
-clear reason, as a dead letter in `<topic>.dlq` or as a rejection in the batch status, or,
-when it is valid data, delivered intact. Kafka itself refuses a 10 MB record. Afterwards
+billing system may produce to `invoice.requested`, docs/events.md; a till vendor to
+`receipt.scanned`, docs/pos.md): every one ends with a clear reason, as a dead letter in
+`<topic>.dlq` or as a rejection in the batch status, or, when it is valid data, delivered
+(or stored) intact. Kafka itself refuses a 10 MB record. Afterwards
 every service is up and a good record is delivered."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import subprocess
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
-from einvoice import dlq, events, readmodels
+from einvoice import demo, dlq, events, readmodels
 from einvoice.batches import batch_events
 from einvoice.bus import make_producer
 from einvoice.demo import demo_invoices
 from einvoice.mongo import mongo_client
+from einvoice.receipts import find_receipt_by_code, receipt_event
 from einvoice.settings import Settings
-from tests.conftest import Tenant
+from tests.conftest import Chain, Tenant
 from tests.support import LAUNCHER_SCRIPT, PYTHON, ROOT, eventually
 
 pytestmark = [pytest.mark.e2e]
@@ -186,3 +190,90 @@ async def test_every_hostile_record_on_a_topic_ends_with_a_reason_or_intact(
         assert phrase.lower() in reason.lower(), (name, reason)
     assert good_outcome == ("delivered", "")
     assert " down " not in status.stdout, status.stdout
+
+
+# receipt.scanned: a till vendor may produce straight to it (docs/pos.md, path 2). A receipt
+# is either stored (then a shopper can find it by its code) or dead-lettered with the reason.
+RECEIPTS: dict[str, tuple[Callable[[Record], None] | bytes, str, str]] = {
+    "malformed JSON": (b'{"type": "receipt.scanned", ', "dlq", "not JSON"),
+    "unknown event type": (_envelope("type", "receipt.burned"), "dlq", "does not belong"),
+    "unknown schema version": (_envelope("schema_version", 99), "dlq", "unknown schema_version"),
+    "extra envelope field": (_envelope("colour", "red"), "dlq", "colour"),
+    "300 KB record": (_payload("payment_method", "x" * 300_000), "dlq", "exceeds"),
+    "extra payload field": (_payload("colour", "red"), "dlq", "colour"),
+    "code as a MongoDB operator": (_payload("code", {"$gt": ""}), "dlq", "code"),
+    "line gross that does not add up": (_payload("lines.0.gross", "999.99"), "dlq", "gross"),
+    "total that does not add up": (_payload("total_gross", "0.01"), "dlq", "total_gross"),
+    "negative quantity": (_payload("lines.0.quantity", "-1"), "dlq", "quantity"),
+    "non-numeric price": (_payload("lines.0.unit_gross", "4,99 zł"), "dlq", "unit_gross"),
+    "invalid buyer NIP": (_payload("buyer_nip", "1234567890"), "dlq", "NIP"),
+    "issued in 2999": (_payload("issued_at", "2999-01-01T12:00:00Z"), "dlq", "future"),
+    "issued in 1900": (_payload("issued_at", "1900-01-01T12:00:00Z"), "dlq", "before 2000"),
+    "path traversal in receipt_id": (_payload("receipt_id", "../../other/x"), "dlq", "receipt_id"),
+    "10,000-character line name": (_payload("lines.0.name", "Ż" * 10_000), "dlq", "name"),
+    "Unicode edge cases in a line name": (
+        _payload("lines.0.name", "Zoë A\u0301 \u200b \u202eעברית\u202c 😀"),
+        "stored",
+        "",
+    ),
+    "HTML and script in a line name": (
+        _payload("lines.0.name", "<script>x()</script>"),
+        "stored",
+        "",
+    ),
+}
+
+
+async def _receipt_outcome(bootstrap: str, mongo, chain_id: str, key: str, code: str):
+    for letter in await dlq.dead_letters(bootstrap, [events.dlq_topic(events.RECEIPT_SCANNED)]):
+        if letter.key == key:
+            return "dlq", letter.reason
+    if await find_receipt_by_code(mongo, chain_id, code):
+        return "stored", ""
+    return None
+
+
+async def test_every_hostile_receipt_on_its_topic_is_dead_lettered_or_stored(
+    chain: Chain, stack: dict[str, str]
+) -> None:
+    bootstrap = stack["kafka_bootstrap"]
+    rng = random.Random(uuid.uuid4().int)
+    cases: dict[str, tuple[str, str, bytes]] = {}  # name -> (key, code, value)
+    for name, (change, _, _) in RECEIPTS.items():
+        receipt = demo.demo_receipt(rng, lines=3, issued_at=datetime.now(UTC))
+        envelope, errors = receipt_event(chain.chain_id, receipt)
+        assert envelope is not None, errors
+        key = envelope.payload["receipt_id"]
+        if isinstance(change, bytes):
+            value = change
+        else:
+            record = json.loads(envelope.model_dump_json())
+            change(record)
+            value = json.dumps(record).encode()
+        cases[name] = (key, receipt["code"], value)
+    producer = make_producer(bootstrap, "tests-hostile")
+    await producer.start()
+    try:
+        for key, _, value in cases.values():
+            await producer.send_and_wait(events.RECEIPT_SCANNED, value, key=key.encode())
+    finally:
+        await producer.stop()
+    mongo = mongo_client(Settings(**stack))
+    try:
+
+        async def all_decided() -> dict | None:
+            found = {
+                name: await _receipt_outcome(bootstrap, mongo, chain.chain_id, key, code)
+                for name, (key, code, _) in cases.items()
+            }
+            return found if all(found.values()) else None
+
+        seen = await eventually(all_decided, timeout=120, interval=1, what="every hostile receipt")
+    finally:
+        await mongo.close()
+    lines = [f"{name:38} {outcome:7} {reason[:110]}" for name, (outcome, reason) in seen.items()]
+    print(f"\nhostile records on receipt.scanned: {len(seen)} tried\n" + "\n".join(lines))
+    for name, (_, expected, phrase) in RECEIPTS.items():
+        outcome, reason = seen[name]
+        assert outcome == expected, (name, outcome, reason)
+        assert phrase.lower() in reason.lower(), (name, reason)

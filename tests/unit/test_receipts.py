@@ -130,6 +130,16 @@ def test_an_issue_time_without_offset_is_refused() -> None:
     assert errors == ["issued_at: needs a UTC offset, e.g. 2025-01-31T12:15:00+01:00"]
 
 
+def test_an_issue_time_in_the_future_or_before_2000_is_refused() -> None:
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    _, errors = receipt_event(CHAIN, till_receipt(issued_at=ahead))
+    assert len(errors) == 1 and "is in the future" in errors[0]
+    _, errors = receipt_event(CHAIN, till_receipt(issued_at="1999-12-31T23:00:00+00:00"))
+    assert errors == ["issued_at: 1999-12-31T23:00:00+00:00 is before 2000"]
+    slightly = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()  # a fast clock is fine
+    assert receipt_event(CHAIN, till_receipt(issued_at=slightly))[1] == []
+
+
 def test_the_buyer_nip_is_checked_and_normalised() -> None:
     env, errors = receipt_event(CHAIN, till_receipt(buyer_nip="PL 526-025-02-74"))
     assert errors == [] and env.payload["buyer_nip"] == "5260250274"

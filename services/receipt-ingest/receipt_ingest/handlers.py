@@ -17,7 +17,13 @@ from pydantic import ValidationError
 
 from einvoice import events
 from einvoice.bus import Outgoing, PermanentError
-from einvoice.receipts import code_sha256, normalise_nip, receipt_key
+from einvoice.receipts import (
+    code_sha256,
+    field_error,
+    issued_at_problem,
+    normalise_nip,
+    receipt_key,
+)
 
 GROSZ = Decimal("0.01")
 
@@ -71,6 +77,10 @@ def check_totals(receipt: events.ReceiptScanned) -> list[str]:
 
 def check_receipt(receipt: events.ReceiptScanned) -> list[str]:
     problems = check_totals(receipt)
+    if why := events.unsafe_id(receipt.receipt_id):
+        problems.append(f"receipt_id {why}")
+    if problem := issued_at_problem(receipt.issued_at):
+        problems.append(problem)
     if receipt.buyer_nip is not None and normalise_nip(receipt.buyer_nip) is None:
         problems.append(f"buyer_nip {receipt.buyer_nip!r} is not a valid NIP")
     return problems
@@ -111,7 +121,8 @@ async def on_receipt_scanned(event: events.Envelope, deps: Deps) -> list[Outgoin
     try:
         receipt = events.parse_payload(event, events.ReceiptScanned)
     except ValidationError as exc:
-        raise PermanentError(f"invalid receipt: {exc.errors()[:5]}") from exc
+        problems = "; ".join(field_error(e) for e in exc.errors()[:5])
+        raise PermanentError(f"invalid receipt: {problems}") from exc
     problems = check_receipt(receipt)
     if problems:
         raise PermanentError("; ".join(problems))
