@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from pymongo import AsyncMongoClient, UpdateOne, monitoring
+from pymongo import AsyncMongoClient, InsertOne, UpdateOne, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from einvoice.metrics import MONGO_COMMANDS
 from einvoice.settings import Settings
 
-_Update = tuple[Mapping[str, Any], Mapping[str, Any], bool]  # filter, update, upsert
+_Write = InsertOne | UpdateOne
+# a write, the same write sent by itself, and its caller's future
+_Queued = tuple[_Write, Callable[[], Awaitable[Any]], asyncio.Future[None]]
 
 
 class CommandTimer(monitoring.CommandListener):
@@ -66,28 +69,38 @@ def service_db(client: AsyncMongoClient, service: str) -> AsyncDatabase:
 
 @dataclass
 class CoalescedUpdates:
-    """`update_one` calls of concurrent handlers sent together as one unordered `bulk_write`.
+    """`update_one` and `insert_one` calls of concurrent handlers sent together as one
+    unordered `bulk_write`.
 
     A consumer batch runs up to 16 handlers at once; each would pay a round trip and the
-    server's per-command cost for its one small update. Writes that arrive within `linger`
+    server's per-command cost for its one small write. Writes that arrive within `linger`
     seconds of each other (or while the previous bulk is on its way) go in one command:
     SecantusDB spends 0.18 CPU-ms per document in a bulk against 0.66 for a single upsert
-    (ADR 0009). Each caller still waits for its own write and gets its own error: an
-    update refused inside the bulk (say, two concurrent upserts of one document) is tried
-    again on its own. Updates of one document must not be in flight together when their
-    order matters: the bus keeps one key's records in order, so they are not."""
+    (ADR 0009). Each caller still waits for its own write and gets its own error: an insert
+    refused as a duplicate raises DuplicateKeyError to its caller; an update refused inside
+    the bulk (say, two concurrent upserts of one document) is tried again on its own.
+    Writes to one document must not be in flight together when their order matters: the
+    bus keeps one key's records in order, so they are not."""
 
     collection: AsyncCollection
     linger: float = 0.002
     max_batch: int = 500
-    _pending: list[tuple[_Update, asyncio.Future[None]]] = field(default_factory=list, init=False)
+    _pending: list[_Queued] = field(default_factory=list, init=False)
     _flusher: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def update_one(
         self, filter: Mapping[str, Any], update: Mapping[str, Any], *, upsert: bool = False
     ) -> None:
+        alone = partial(self.collection.update_one, filter, update, upsert=upsert)
+        await self._queue(UpdateOne(filter, update, upsert=upsert), alone)
+
+    async def insert_one(self, document: Mapping[str, Any]) -> None:
+        """Raises DuplicateKeyError, as `AsyncCollection.insert_one` does."""
+        await self._queue(InsertOne(document), partial(self.collection.insert_one, document))
+
+    async def _queue(self, op: _Write, alone: Callable[[], Awaitable[Any]]) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(((filter, update, upsert), done))
+        self._pending.append((op, alone, done))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())
         await done
@@ -102,27 +115,72 @@ class CoalescedUpdates:
         finally:
             self._flusher = None
 
-    async def _write(self, ops: list[tuple[_Update, asyncio.Future[None]]]) -> None:
-        requests = [UpdateOne(f, u, upsert=up) for (f, u, up), _ in ops]
-        refused: set[int] = set()
+    async def _write(self, ops: list[_Queued]) -> None:
+        refused: dict[int, dict[str, Any]] = {}
         try:
-            await self.collection.bulk_write(requests, ordered=False)
+            await self.collection.bulk_write([op for op, _, _ in ops], ordered=False)
         except BulkWriteError as exc:
-            refused = {error["index"] for error in exc.details.get("writeErrors", [])}
+            refused = {error["index"]: error for error in exc.details.get("writeErrors", [])}
         except Exception as exc:  # noqa: BLE001 - every caller gets the error
-            for _, done in ops:
+            for _, _, done in ops:
                 if not done.done():
                     done.set_exception(exc)
             return
-        for index, ((f, u, up), done) in enumerate(ops):
+        for index, (op, alone, done) in enumerate(ops):
             if done.done():
                 continue  # its caller was cancelled
             if index not in refused:
                 done.set_result(None)
-                continue
-            try:
-                await self.collection.update_one(f, u, upsert=up)
-            except Exception as exc:  # noqa: BLE001 - handed to its caller
-                done.set_exception(exc)
-            else:
-                done.set_result(None)
+            elif isinstance(op, InsertOne) and refused[index].get("code") == DUPLICATE_KEY:
+                message = refused[index].get("errmsg", "duplicate key")
+                done.set_exception(DuplicateKeyError(message, DUPLICATE_KEY))
+            else:  # tried again by itself; its outcome goes to its caller
+                try:
+                    await alone()
+                except Exception as exc:  # noqa: BLE001 - handed to its caller
+                    done.set_exception(exc)
+                else:
+                    done.set_result(None)
+
+
+DUPLICATE_KEY = 11000
+
+
+@dataclass
+class CoalescedGets:
+    """`find_one({"_id": ...})` calls of concurrent handlers answered by one
+    `find({"_id": {"$in": [...]}})`, as CoalescedUpdates does for writes."""
+
+    collection: AsyncCollection
+    linger: float = 0.002
+    max_batch: int = 500
+    _pending: list[tuple[Any, asyncio.Future[Any]]] = field(default_factory=list, init=False)
+    _flusher: asyncio.Task[None] | None = field(default=None, init=False)
+
+    async def get(self, doc_id: Any) -> dict[str, Any] | None:
+        found: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append((doc_id, found))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush())
+        return await found
+
+    async def _flush(self) -> None:
+        try:
+            await asyncio.sleep(self.linger)
+            while self._pending:
+                asked = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                ids = list({doc_id for doc_id, _ in asked})
+                try:
+                    docs = await self.collection.find({"_id": {"$in": ids}}).to_list(None)
+                except Exception as exc:  # noqa: BLE001 - every caller gets the error
+                    for _, found in asked:
+                        if not found.done():
+                            found.set_exception(exc)
+                    continue
+                by_id = {doc["_id"]: doc for doc in docs}
+                for doc_id, found in asked:
+                    if not found.done():
+                        found.set_result(by_id.get(doc_id))
+        finally:
+            self._flusher = None

@@ -31,6 +31,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from einvoice.log import get_logger
+from einvoice.mongo import CoalescedGets, CoalescedUpdates
 
 log = get_logger(__name__)
 
@@ -84,6 +85,16 @@ class Outbox:
     # Whether finished jobs are reported by an event (then `published` tracks it); a job
     # whose own record is the report (a webhook call and its delivery log) needs none.
     reports: bool = True
+    # Concurrent get and enqueue calls go to the database together (einvoice.mongo
+    # CoalescedGets, CoalescedUpdates): one command for many jobs instead of one each.
+    coalesce: bool = False
+    _writes: CoalescedUpdates | None = field(default=None, init=False, repr=False)
+    _gets: CoalescedGets | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.coalesce:
+            self._writes = CoalescedUpdates(self.jobs)
+            self._gets = CoalescedGets(self.jobs)
 
     async def setup(self) -> None:
         await self.jobs.create_index([("state", ASCENDING), ("due_at", ASCENDING)])
@@ -95,6 +106,8 @@ class Outbox:
         )
 
     async def get(self, job_id: str) -> dict[str, Any] | None:
+        if self._gets is not None:
+            return await self._gets.get(job_id)
         return await self.jobs.find_one({"_id": job_id})
 
     async def enqueue(
@@ -113,7 +126,7 @@ class Outbox:
             "v": 0,
         }
         try:
-            await self.jobs.insert_one(doc)
+            await (self._writes or self.jobs).insert_one(doc)
         except DuplicateKeyError:
             return None
         return doc
@@ -190,6 +203,17 @@ class Outbox:
             return job | {"lease_until": until, "v": job["v"] + 1}
         return None
 
+    async def heartbeat(self) -> datetime:
+        """Extend the lease of every job this replica holds, in one write; returns the new
+        end of the leases. Called every lease/3 while the replica lives, so a job held for a
+        long send is never taken over, and one held by a replica that died is free within
+        one lease."""
+        until = self.clock() + self.lease
+        await self.jobs.update_many(
+            {"owner": self.owner, "state": WORKING}, {"$set": {"lease_until": until}}
+        )
+        return until
+
     async def postpone(
         self,
         job: dict[str, Any],
@@ -214,6 +238,9 @@ class Outbox:
             )
 
     async def finish(self, job: dict[str, Any], state: str, result: dict[str, Any]) -> bool:
+        """Record the job's end at once, in a write of its own (never coalesced: for an
+        e-mail, this write closes the window in which a crash repeats it); False if its
+        lease was lost meanwhile (another replica's record stands)."""
         assert state in (DONE, FAILED)
         changes = result | {
             "state": state,

@@ -208,6 +208,9 @@ class CountingBulks:
     async def update_one(self, *args, **kwargs):
         return await self.collection.update_one(*args, **kwargs)
 
+    async def insert_one(self, *args, **kwargs):
+        return await self.collection.insert_one(*args, **kwargs)
+
 
 async def test_concurrent_updates_go_out_together_and_each_caller_gets_its_own_error(
     mongo,
@@ -248,3 +251,27 @@ async def test_every_command_is_counted_and_timed_by_collection(mongo) -> None:
     await mongo["timed"].find_one({"_id": 1})
     await mongo["timed"].find_one({"_id": 2})
     assert (count("insert"), count("find")) == (before[0] + 1, before[1] + 2)
+
+
+async def test_concurrent_inserts_and_reads_go_out_together_and_duplicates_fail_alone(
+    mongo,
+) -> None:
+    from pymongo.errors import DuplicateKeyError
+
+    from einvoice.mongo import CoalescedGets, CoalescedUpdates
+
+    counted = CountingBulks(mongo["ins"])
+    writes = CoalescedUpdates(counted)  # type: ignore[arg-type]
+    await asyncio.gather(*(writes.insert_one({"_id": f"j{n}", "n": n}) for n in range(40)))
+    assert await mongo["ins"].count_documents({}) == 40 and len(counted.bulks) < 40
+    outcomes = await asyncio.gather(
+        writes.insert_one({"_id": "j3", "n": -1}),  # taken
+        writes.insert_one({"_id": "j40", "n": 40}),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], DuplicateKeyError) and outcomes[1] is None
+    assert (await mongo["ins"].find_one({"_id": "j3"}))["n"] == 3
+
+    gets = CoalescedGets(mongo["ins"])
+    found = await asyncio.gather(*(gets.get(f"j{n}") for n in (1, 2, 2, 99)))
+    assert [d and d["n"] for d in found] == [1, 2, 2, None]

@@ -426,6 +426,26 @@ class FakeCollection:
             self._apply(doc, update)
         return FakeUpdateResult(len(hits))
 
+    async def bulk_write(self, requests: list[Any], ordered: bool = True) -> None:
+        """InsertOne and UpdateOne (no upsert), as einvoice.mongo.CoalescedUpdates sends
+        them; a duplicate insert is reported like the server does, the others still run."""
+        from pymongo import InsertOne
+        from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+        errors = []
+        for index, request in enumerate(requests):
+            if isinstance(request, InsertOne):
+                try:
+                    await self.insert_one(request._doc)
+                except DuplicateKeyError:
+                    errors.append({"index": index, "code": 11000, "errmsg": "duplicate _id"})
+                    if ordered:
+                        break
+            else:
+                await self.update_one(request._filter, request._doc)
+        if errors:
+            raise BulkWriteError({"writeErrors": errors})
+
 
 # --- read-tracker -------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ class Mailer:
 
     def __init__(self, tenants: FakeTenants) -> None:
         self.jobs = FakeCollection()
-        self.outbox = Outbox(self.jobs, owner="replica-1")
+        self.outbox = Outbox(self.jobs, owner="replica-1", coalesce=True)  # as the mailer runs
         self.sendlog = FakeSendLog(self.jobs)
         self.smtp = FakeMailSender()
         self.published: list[Outgoing] = []
@@ -535,13 +535,13 @@ class TakenOverOutbox(Outbox):
 
 async def test_a_job_is_sent_only_while_its_lease_is_held(mailer, smtp) -> None:
     # A lease shorter than a send may last is renewed before sending...
-    short = Outbox(mailer.jobs, owner="replica-1", lease=timedelta(seconds=5))
+    short = Outbox(mailer.jobs, owner="replica-1", lease=timedelta(seconds=3))
     mailer.deps.jobs = mailer.dispatcher.outbox = short
     await on_pdf_rendered(rendered_event(), mailer.deps)
     await mailer.dispatcher.round()
     assert len(smtp.messages) == 1
     # ...and a job another replica took over meanwhile is left to it.
-    taken = TakenOverOutbox(mailer.jobs, owner="replica-1", lease=timedelta(seconds=5))
+    taken = TakenOverOutbox(mailer.jobs, owner="replica-1", lease=timedelta(seconds=3))
     mailer.deps.jobs = mailer.dispatcher.outbox = taken
     pdf = rendered_payload(invoice_id="inv-2", buyer_email="k2@example.pl")
     await on_pdf_rendered(rendered_event(pdf, event_id="pdf-2"), mailer.deps)

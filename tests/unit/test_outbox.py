@@ -50,3 +50,27 @@ async def test_claim_many_takes_over_a_lease_that_ran_out_but_not_a_live_one() -
     assert [j["_id"] for j in seen] == ["a"]
     assert [j["owner"] for j in await two.claim_many(seen)] == ["two"]
     assert await one.finish(held[0], DONE, {}) is False  # its lease was lost
+
+
+async def test_a_heartbeat_keeps_a_live_replicas_jobs_from_being_taken_over() -> None:
+    jobs, clock = FakeCollection(), Clock()
+    one = Outbox(jobs, owner="one", clock=clock)
+    two = Outbox(jobs, owner="two", clock=clock)
+    await one.enqueue("a", {})
+    [held] = await one.claim_many(await one.due(10))
+    for _ in range(4):  # a long send: one lease and more, with heartbeats every lease / 3
+        clock.now += one.lease / 3
+        await one.heartbeat()
+    assert await two.due(10) == [] and await one.finish(held, DONE, {}) is True
+    await one.enqueue("b", {})
+    await one.claim_many(await one.due(10))
+    clock.now += one.lease + timedelta(seconds=1)  # "one" died: no heartbeat
+    assert [j["owner"] for j in await two.claim_many(await two.due(10))] == ["two"]
+
+
+async def test_a_coalescing_outbox_enqueues_and_reads_as_a_plain_one() -> None:
+    jobs = FakeCollection()
+    outbox = Outbox(jobs, owner="one", coalesce=True)
+    stored = await outbox.enqueue("a", {"n": 1})
+    assert stored is not None and await outbox.enqueue("a", {"n": 2}) is None
+    assert (await outbox.get("a"))["n"] == 1 and await outbox.get("zz") is None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
 from functools import partial
 
 from einvoice import events
@@ -50,10 +49,9 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
         db = service_db(client, SERVICE)
         send_log = MongoSendLog(db["sends"], db["links"])
         await send_log.setup()
-        # A job is held for longer than its send may last (2 x the SMTP timeout + 5 s, see
-        # Dispatcher._send), so no other replica takes it over while it is being sent.
-        lease = timedelta(seconds=2 * settings.smtp_timeout + 5 + 60)
-        outbox = Outbox(db["sends"], owner=f"mailer@{settings.replica_id}", lease=lease)
+        # The dispatcher's heartbeat extends the leases of the jobs it holds every lease/3,
+        # so a send may outlast the lease; a replica that dies frees its jobs within one.
+        outbox = Outbox(db["sends"], owner=f"mailer@{settings.replica_id}", coalesce=True)
         await outbox.setup()
         platform = Route(
             settings.smtp_server(),

@@ -12,6 +12,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from einvoice.bus import TransientError
+from einvoice.mongo import CoalescedUpdates
 from einvoice.smtp import SmtpPool, SmtpServer
 from mailer.handlers import PermanentSmtpError
 
@@ -22,6 +23,11 @@ class MongoSendLog:
 
     sends: AsyncCollection
     links: AsyncCollection
+    _link_writes: CoalescedUpdates = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # One insert command for the links of all the e-mails handled at once.
+        self._link_writes = CoalescedUpdates(self.links)
 
     async def setup(self) -> None:
         await self.links.create_index("invoice_id")
@@ -40,7 +46,7 @@ class MongoSendLog:
         )
 
     async def save_link(self, record: dict[str, Any]) -> None:
-        await self.links.insert_one(record)
+        await self._link_writes.insert_one(record)
 
     async def last_pdf(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
         found = await self.sends.find_one(

@@ -33,6 +33,8 @@ from mailer.limits import Grant, Limits
 
 log = get_logger(__name__)
 
+# A job whose lease has less than this left is renewed before it is sent.
+LEASE_MARGIN = timedelta(seconds=5)
 WAITING_FOR_SLOT = "mailbox limit"
 WAITING_FOR_RETRY = "retry"
 
@@ -82,6 +84,7 @@ class Dispatcher:
     _urgent: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     _bulk: asyncio.Queue[dict[str, Any]] = field(init=False)
     _polled_at: float = field(default=-math.inf, init=False)
+    _leases_until: datetime | None = field(default=None, init=False)  # the last heartbeat's
 
     def __post_init__(self) -> None:
         self._bulk = asyncio.Queue(maxsize=self.handoff_limit)
@@ -122,7 +125,11 @@ class Dispatcher:
             await self.report_finished()
             return await self.round()
 
-        await run_rounds(report_then_round, stop, self._wake, self.idle_poll, "mail")
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        try:
+            await run_rounds(report_then_round, stop, self._wake, self.idle_poll, "mail")
+        finally:
+            heartbeat.cancel()
 
     async def round(self) -> int:
         """One pass over the due jobs; returns how many were sent or settled.
@@ -162,7 +169,7 @@ class Dispatcher:
         async with limit:
             # The whole send (a reconnect included) must end by the slot's deadline.
             deadline = 2 * route.server.timeout + 5
-            held = await self._keep_lease(job, deadline)
+            held = await self._keep_lease(job)
             if held is None:  # the lease ran out while the job waited its turn
                 log.info("job taken over by another replica before sending", job_id=job["_id"])
                 return
@@ -190,15 +197,31 @@ class Dispatcher:
             finally:  # whatever the outcome, the provider counted the attempt
                 await self._settle(mailbox_id, route, grant)
 
-    async def _keep_lease(self, job: dict[str, Any], deadline: float) -> dict[str, Any] | None:
-        """The job, still held for at least the send's deadline (renewed if need be); None
-        if another replica took it over meanwhile (it must not be sent twice)."""
+    async def _keep_lease(self, job: dict[str, Any]) -> dict[str, Any] | None:
+        """The job, still held: the heartbeat keeps this replica's leases running, so only
+        a lease about to run out (the heartbeat failed, the database was away) is renewed
+        here first; None if another replica took the job over meanwhile (it must not be
+        sent twice)."""
         until = job.get("lease_until")
         if until is not None and until.tzinfo is None:
             until = until.replace(tzinfo=UTC)
-        if until is not None and until - datetime.now(UTC) >= timedelta(seconds=deadline + 10):
+        if self._leases_until is not None and (until is None or self._leases_until > until):
+            until = self._leases_until
+        if until is not None and until - datetime.now(UTC) >= LEASE_MARGIN:
             return job
         return await self.outbox.renew(job)
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        period = self.outbox.lease.total_seconds() / 3
+        while not stop.is_set():
+            try:
+                self._leases_until = await self.outbox.heartbeat()
+            except Exception:  # noqa: BLE001 - the leases run on; sends check their own
+                log.warning("could not extend the leases of the held jobs", exc_info=True)
+            try:
+                await asyncio.wait_for(stop.wait(), period)
+            except TimeoutError:
+                pass
 
     async def _record_sent(self, job: dict[str, Any]) -> None:
         """The first thing after the server accepted the message. Until this write lands, a
