@@ -203,16 +203,21 @@ class Outbox:
             return job | {"lease_until": until, "v": job["v"] + 1}
         return None
 
-    async def heartbeat(self) -> datetime:
-        """Extend the lease of every job this replica holds, in one write; returns the new
-        end of the leases. Called every lease/3 while the replica lives, so a job held for a
-        long send is never taken over, and one held by a replica that died is free within
-        one lease."""
+    async def heartbeat(self, job_ids: list[str]) -> tuple[datetime, int]:
+        """Extend the leases of the jobs this replica is working on, in one write; returns
+        the new end of the leases and how many it extended (a job another replica took over
+        is not). Called every lease/3 while the replica lives, so a job held for a long send
+        is never taken over, and one held by a replica that died is free within one lease.
+        Only the jobs actually in hand: one claimed and then dropped (its round failed) must
+        run out, or nobody would ever send it."""
         until = self.clock() + self.lease
-        await self.jobs.update_many(
-            {"owner": self.owner, "state": WORKING}, {"$set": {"lease_until": until}}
+        if not job_ids:
+            return until, 0
+        result = await self.jobs.update_many(
+            {"_id": {"$in": job_ids}, "owner": self.owner, "state": WORKING},
+            {"$set": {"lease_until": until}},
         )
-        return until
+        return until, result.matched_count
 
     async def postpone(
         self,

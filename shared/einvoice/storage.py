@@ -54,15 +54,33 @@ class ObjectStore:
 
         await self._call(create)
 
-    async def put(self, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> None:
-        await self._call(
-            self.client.put_object,
-            Bucket=self.bucket,
-            Key=key,
-            Body=body,
-            ContentType=content_type,
-            Metadata=metadata,
-        )
+    async def put(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        metadata: dict[str, str],
+        *,
+        only_new: bool = False,
+    ) -> bool:
+        """Store the object; with `only_new`, only if the key is free (`If-None-Match: *`,
+        supported by S3 and SeaweedFS): False when an object is there already."""
+        condition = {"IfNoneMatch": "*"} if only_new else {}
+        try:
+            await self._call(
+                self.client.put_object,
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                Metadata=metadata,
+                **condition,
+            )
+        except ClientError as exc:
+            if only_new and exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                return False
+            raise
+        return True
 
     async def get(self, key: str) -> bytes:
         response = await self._call(self.client.get_object, Bucket=self.bucket, Key=key)

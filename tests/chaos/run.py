@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import signal
 import sys
 import time
 import uuid
@@ -171,7 +172,8 @@ async def chaos(options: Options, progress=say) -> Result:
     shoppers = workload.Shoppers(
         tenants, mongo, producer, track, options.retail_rate, lambda: current, seed=options.seed
     )
-    retail = asyncio.create_task(shoppers.run()) if options.retail_rate > 0 else None
+    enough = asyncio.Event()
+    retail = asyncio.create_task(shoppers.run(enough)) if options.retail_rate > 0 else None
     rows: list[Row] = []
     batch_ids: dict[str, str] = {}
     t0 = time.monotonic()
@@ -202,9 +204,8 @@ async def chaos(options: Options, progress=say) -> Result:
             else:
                 progress(f"   part {index} NOT delivered within {options.part_timeout:g} s")
         if retail is not None:
-            retail.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retail
+            enough.set()
+            await retail
         progress("== waiting for everything still in flight")
         await _until_done(track, list(track.expected), options.part_timeout, progress)
         progress("== counting in MongoDB, S3, maildev and Kafka")
@@ -223,6 +224,7 @@ async def chaos(options: Options, progress=say) -> Result:
                 await fault.cleanup()
         if retail is not None and not retail.done():
             retail.cancel()
+            await asyncio.gather(retail, return_exceptions=True)
         follower.cancel()
         await asyncio.gather(follower, return_exceptions=True)
         await tail.stop()
@@ -319,6 +321,15 @@ def report(result: Result) -> list[str]:
     return lines
 
 
+async def _until_signalled(work):
+    """Run `work`; Ctrl-C or SIGTERM cancel it, so its clean-up starts what a fault stopped."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    return await task
+
+
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -351,7 +362,10 @@ def main() -> int:
                 "the stack or a service was not started by this checkout's launchers; not injecting"
             )
             return 2
-        result = asyncio.run(chaos(options))
+        result = asyncio.run(_until_signalled(chaos(options)))
+    except asyncio.CancelledError:
+        say("interrupted: every stopped part was started again; nothing counted")
+        return 130
     finally:
         stack.down()
     lines = report(result)

@@ -10,6 +10,7 @@ request is produced again with the same invoice id."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
 import secrets
@@ -186,19 +187,25 @@ class Shoppers:
     requested: int = 0
     errors: list[str] = field(default_factory=list)
 
-    async def run(self) -> None:
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set; then the shoppers under way get up to 300 s to finish (faults
+        heal within minutes). Cancelled, it cancels them at once."""
         rng = random.Random(self.seed)
         running: set[asyncio.Task[None]] = set()
         start = time.monotonic()
         try:
             for tick in itertools.count():
-                await asyncio.sleep(max(0.0, start + tick / self.rate - time.monotonic()))
+                delay = max(0.0, start + tick / self.rate - time.monotonic())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    break
                 task = asyncio.create_task(self.one(rng, self.fault()))
                 running.add(task)
                 task.add_done_callback(running.discard)
-        finally:
-            if running:  # let the shoppers under way finish (faults heal within minutes)
+            if running:
                 await asyncio.wait(set(running), timeout=300)
+        finally:
             for task in running:
                 task.cancel()
 

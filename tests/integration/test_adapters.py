@@ -76,6 +76,10 @@ async def test_object_store_round_trip(stack: dict[str, str]) -> None:
     head = await store.head("a/b.pdf")
     assert head == {"size": 13, "metadata": {"sha256": "abc"}}
     assert await store.get("a/b.pdf") == b"%PDF-1.4 test"
+    # a conditional write leaves an existing object alone and says so
+    assert await store.put("a/b.pdf", b"other", "application/pdf", {}, only_new=True) is False
+    assert await store.get("a/b.pdf") == b"%PDF-1.4 test"
+    assert await store.put("a/c.pdf", b"new", "application/pdf", {}, only_new=True) is True
 
 
 async def test_smtp_sender_delivers_polish_mail_to_maildev(stack: dict[str, str]) -> None:

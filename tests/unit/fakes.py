@@ -236,9 +236,20 @@ class FakeStore:
             return None
         return {"size": len(obj["body"]), "metadata": dict(obj["metadata"])}
 
-    async def put(self, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> None:
+    async def put(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        metadata: dict[str, str],
+        *,
+        only_new: bool = False,
+    ) -> bool:
+        if only_new and key in self.objects:
+            return False
         self.puts.append(key)
         self.objects[key] = {"body": body, "content_type": content_type, "metadata": metadata}
+        return True
 
 
 @dataclass

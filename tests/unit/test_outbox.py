@@ -58,14 +58,19 @@ async def test_a_heartbeat_keeps_a_live_replicas_jobs_from_being_taken_over() ->
     two = Outbox(jobs, owner="two", clock=clock)
     await one.enqueue("a", {})
     [held] = await one.claim_many(await one.due(10))
+    await one.enqueue("dropped", {})  # claimed, then its round failed: not in hand
+    await one.claim_many(await one.due(10))
     for _ in range(4):  # a long send: one lease and more, with heartbeats every lease / 3
         clock.now += one.lease / 3
-        await one.heartbeat()
-    assert await two.due(10) == [] and await one.finish(held, DONE, {}) is True
+        assert (await one.heartbeat(["a"]))[1] == 1
+    assert [j["_id"] for j in await two.due(10)] == ["dropped"]  # its lease ran out
+    assert await one.finish(held, DONE, {}) is True
     await one.enqueue("b", {})
     await one.claim_many(await one.due(10))
     clock.now += one.lease + timedelta(seconds=1)  # "one" died: no heartbeat
-    assert [j["owner"] for j in await two.claim_many(await two.due(10))] == ["two"]
+    taken = await two.claim_many(await two.due(10))
+    assert {j["_id"]: j["owner"] for j in taken} == {"b": "two", "dropped": "two"}
+    assert (await one.heartbeat(["b"]))[1] == 0  # lost to "two"
 
 
 async def test_a_coalescing_outbox_enqueues_and_reads_as_a_plain_one() -> None:

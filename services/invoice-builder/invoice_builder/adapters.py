@@ -14,6 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from einvoice.bus import TransientError
+from einvoice.mongo import CoalescedUpdates
 
 # Each try loses only to an invoice that took the number meanwhile; this many in a row means
 # something else is wrong (say, another index refusing the insert), not contention.
@@ -26,6 +27,12 @@ class MongoInvoices:
     _series_locks: defaultdict[tuple[str, str], asyncio.Lock] = field(
         default_factory=lambda: defaultdict(asyncio.Lock), init=False
     )
+    # The decisions of the handlers running at once go to MongoDB as one insert command;
+    # each still gets its own DuplicateKeyError (a redelivery, or a number already used).
+    _decisions: CoalescedUpdates = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._decisions = CoalescedUpdates(self.collection)
 
     async def setup(self) -> None:
         # One issued invoice per number and tenant, even with concurrent builder replicas.
@@ -52,7 +59,7 @@ class MongoInvoices:
             "decided_at": datetime.now(UTC),
         }
         try:
-            await self.collection.insert_one(doc)
+            await self._decisions.insert_one(doc)
         except DuplicateKeyError:
             stored = await self.collection.find_one({"_id": doc["_id"]})
             if stored is not None:

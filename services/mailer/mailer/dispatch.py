@@ -84,7 +84,9 @@ class Dispatcher:
     _urgent: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     _bulk: asyncio.Queue[dict[str, Any]] = field(init=False)
     _polled_at: float = field(default=-math.inf, init=False)
-    _leases_until: datetime | None = field(default=None, init=False)  # the last heartbeat's
+    _held: set[str] = field(default_factory=set, init=False)  # jobs this round is sending
+    # Until when the last heartbeat extended every held job's lease (None: not every one).
+    _leases_until: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self._bulk = asyncio.Queue(maxsize=self.handoff_limit)
@@ -151,16 +153,29 @@ class Dispatcher:
                 continue
             by_mailbox[route.server.mailbox_id].append((job, route))
         limit = asyncio.Semaphore(self.concurrency)
-        sends = []
-        for mailbox_id, jobs in by_mailbox.items():
-            limits = jobs[0][1].limits
-            free = await self.limiter.available(mailbox_id, limits, len(jobs))
-            routes = {job["_id"]: route for job, route in jobs[: free.granted]}
-            for claimed in await self.outbox.claim_many([job for job, _ in jobs[: free.granted]]):
-                sends.append(self._send(claimed, routes[claimed["_id"]], limit))
-            if rest := [job["_id"] for job, _ in jobs[free.granted :]]:
-                await self.outbox.defer(rest, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
-        await asyncio.gather(*sends)
+        sends: list[tuple[dict[str, Any], Route]] = []
+        try:
+            for mailbox_id, jobs in by_mailbox.items():
+                limits = jobs[0][1].limits
+                free = await self.limiter.available(mailbox_id, limits, len(jobs))
+                routes = {job["_id"]: route for job, route in jobs[: free.granted]}
+                taken = await self.outbox.claim_many([job for job, _ in jobs[: free.granted]])
+                for claimed in taken:
+                    self._held.add(claimed["_id"])  # the heartbeat keeps its lease from now
+                    sends.append((claimed, routes[claimed["_id"]]))
+                if rest := [job["_id"] for job, _ in jobs[free.granted :]]:
+                    await self.outbox.defer(rest, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
+            # Every send runs to its end before the round does, failing or not: a job stays
+            # under the heartbeat for as long as it is being sent.
+            outcomes = await asyncio.gather(
+                *(self._send(job, route, limit) for job, route in sends), return_exceptions=True
+            )
+        finally:
+            # A job claimed but not sent (the round failed) falls out of the heartbeat, and
+            # its lease runs out: another round takes it.
+            self._held.difference_update(job["_id"] for job, _ in sends)
+        if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
+            raise failed
         if sends:
             await self.report_finished()
         return settled + len(sends)
@@ -214,9 +229,13 @@ class Dispatcher:
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         period = self.outbox.lease.total_seconds() / 3
         while not stop.is_set():
+            held = list(self._held)
             try:
-                self._leases_until = await self.outbox.heartbeat()
+                until, extended = await self.outbox.heartbeat(held)
+                # Trusted for every held job only if none was lost to another replica.
+                self._leases_until = until if extended == len(held) else None
             except Exception:  # noqa: BLE001 - the leases run on; sends check their own
+                self._leases_until = None
                 log.warning("could not extend the leases of the held jobs", exc_info=True)
             try:
                 await asyncio.wait_for(stop.wait(), period)
@@ -227,27 +246,21 @@ class Dispatcher:
         """The first thing after the server accepted the message. Until this write lands, a
         crash sends the message again: SMTP has no idempotency key, so this one round trip
         is the window in which an e-mail can be repeated (ADR 0005). If the database is
-        unreachable, the write is retried while this replica still holds the job; no other
-        replica can take it meanwhile."""
+        unreachable, the write is retried, every second at most, until it lands: giving up
+        would leave the job to be claimed and sent again once the database is back. (The
+        round waits for it, so this replica claims nothing meanwhile; another replica could
+        take the job only after its lease ran out and before this write lands.)"""
         sent_at = datetime.now(UTC)
-        delay = 0.2
+        delay = 0.1
         while True:
             try:
-                await self.outbox.finish(job, DONE, {"sent_at": sent_at})
+                if not await self.outbox.finish(job, DONE, {"sent_at": sent_at}):
+                    log.error("sent, but another replica had taken the job over", job_id=job["_id"])
                 return
             except TRANSIENT as exc:
-                until = job["lease_until"]
-                until = until if until.tzinfo else until.replace(tzinfo=UTC)
-                if datetime.now(UTC) + timedelta(seconds=delay) >= until:
-                    log.error(
-                        "sent, but not recorded before the lease ran out: it may be sent again",
-                        job_id=job["_id"],
-                        error=repr(exc),
-                    )
-                    raise
                 log.warning("sent; recording it waits for the database", error=repr(exc))
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 1.0)
 
     async def _settle(self, mailbox_id: str, route: Route, grant: Grant) -> None:
         """Record when the server answered; if that fails, the hold counts until its

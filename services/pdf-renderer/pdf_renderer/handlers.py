@@ -17,8 +17,14 @@ class Store(Protocol):
     async def head(self, key: str) -> dict[str, Any] | None: ...
 
     async def put(
-        self, key: str, body: bytes, content_type: str, metadata: dict[str, str]
-    ) -> None: ...
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        metadata: dict[str, str],
+        *,
+        only_new: bool = False,
+    ) -> bool: ...
 
 
 # (invoice, the tenant's branding: colours, logo, its own template) -> PDF bytes
@@ -53,16 +59,18 @@ def pdf_key(tenant_id: str, invoice: events.InvoiceIssued) -> str:
 async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     invoice = events.parse_payload(event, events.InvoiceIssued)
     key = pdf_key(event.tenant_id, invoice)
-    existing = await deps.store.head(key)
-    if existing and existing["metadata"].get("sha256"):
-        sha256, size = existing["metadata"]["sha256"], existing["size"]
-    else:
-        tenant = deps.tenants.get(event.tenant_id)
-        pdf = await deps.render(invoice, tenant.branding if tenant else None)
-        sha256, size = hashlib.sha256(pdf).hexdigest(), len(pdf)
-        await deps.store.put(
-            key, pdf, "application/pdf", {"sha256": sha256, "invoice-id": invoice.invoice_id}
-        )
+    tenant = deps.tenants.get(event.tenant_id)
+    pdf = await deps.render(invoice, tenant.branding if tenant else None)
+    sha256, size = hashlib.sha256(pdf).hexdigest(), len(pdf)
+    metadata = {"sha256": sha256, "invoice-id": invoice.invoice_id}
+    # Written only if no object has the key yet (a conditional PUT): one request instead of
+    # asking first, and a redelivery, which renders again, leaves the first PDF in place.
+    if not await deps.store.put(key, pdf, "application/pdf", metadata, only_new=True):
+        existing = await deps.store.head(key)
+        if existing and existing["metadata"].get("sha256"):
+            sha256, size = existing["metadata"]["sha256"], existing["size"]  # announce it
+        else:  # an object without its digest (written by hand?): this render replaces it
+            await deps.store.put(key, pdf, "application/pdf", metadata)
     rendered = events.PdfRendered(
         invoice_id=invoice.invoice_id,
         batch_id=invoice.batch_id,
