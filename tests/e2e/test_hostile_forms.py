@@ -1,9 +1,12 @@
-"""The hostile-input catalogue at every write endpoint of the gateway, forms and JSON alike:
-each one, sent by the user entitled to it (the world of tests/e2e/test_authorization.py),
-is sent again with every field in turn made hostile (its form token too), without fields,
-with a JSON body where a form is expected, with 10 MB, and (JSON endpoints) as malformed,
-deeply nested or operator-smuggling JSON. None may answer 5xx: a bad request gets a 4xx with
-its reason, or the page again with the error shown. The gateway keeps running."""
+"""The hostile-input catalogue at every endpoint of the gateway that takes outside data.
+
+Each write endpoint, forms and JSON alike, sent by the user entitled to it (the world of
+tests/e2e/test_authorization.py), is sent again with every field in turn made hostile (its
+form token too), without fields, with a JSON body where a form is expected, with 10 MB, and
+(JSON endpoints) as malformed, deeply nested or operator-smuggling JSON. Each read endpoint
+gets every hostile value in its path and query parameters. None may answer 5xx: a bad
+request gets a 4xx with its reason, or the page again with the error shown. The gateway
+keeps running."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -125,6 +129,35 @@ WRITES = [
 ]
 
 
+# Read endpoints with what the user controls in the path or the query: `{h}` takes each
+# hostile value in turn (URL-encoded).
+READS = [
+    ("anonymous", "/i/{h}"),
+    ("anonymous", "/account/verify/{h}"),
+    ("anonymous", "/account/reset/{h}"),
+    ("anonymous", "/account/login?next={h}&lang={h}"),
+    ("utility", "/api/v1/batches/{h}?details=true"),
+    ("utility", "/api/v1/confirmations?since={h}&batch_id={h}"),
+    ("utility", "/api/v1/confirmations/feed?cursor={h}"),
+    ("operatorU", "/operator/batches/{h}"),
+    ("operatorU", "/operator/batches/{batch_u}?stage={h}"),
+    ("operatorU", "/operator/confirmations?batch_id={h}"),
+    ("operatorU", "/operator/confirmations.csv?batch_id={h}"),
+    ("operatorU", "/operator/invoices/{h}/pdf"),
+    ("shopperA", "/me/invoices/{h}"),
+    ("shopperA", "/me/invoices/{h}/pdf"),
+    ("shopperA", "/me/receipts/{h}/{h}"),
+    ("chainX", "/chain?issued_from={h}&issued_to={h}&store_id={h}&nip={h}&stage={h}"),
+    ("chainX", "/chain/invoices.csv?issued_from={h}&nip={h}"),
+    ("chainX", "/chain/invoices/{h}/pdf"),
+]
+# What fits in a URL (8 KB, as servers allow): the long values belong to bodies, and a
+# 2,000-character one stands for them here.
+READ_VALUES = {k: v for k, v in HOSTILE.items() if len(quote(v, safe="")) < 8000} | {
+    "2,000 characters": "Ż" * 2000
+}
+
+
 def _json(w: World, name: str) -> Any:
     return dict(TEMPLATE) if name == "template" else BODIES[name](w)
 
@@ -152,7 +185,7 @@ def _variants(w: World, write: Write, csrf: str | None) -> list[tuple[str, dict[
     return out
 
 
-async def test_no_write_endpoint_answers_hostile_input_with_a_server_error(
+async def test_no_endpoint_answers_hostile_input_with_a_server_error(
     world: World,  # noqa: F811 (the fixture imported above)
 ) -> None:
     statuses: Counter[int] = Counter()
@@ -178,12 +211,29 @@ async def test_no_write_endpoint_answers_hostile_input_with_a_server_error(
         finally:
             if own:
                 await actor.client.aclose()
+    for actor_name, template in READS:
+        actor, own = await actor_for(world, Row(actor_name, "GET", template, 200))
+        try:
+            for name, value in READ_VALUES.items():
+                encoded = quote(value, safe="")
+                path = world.fmt(template.replace("{h}", encoded))
+                tried += 1
+                response = await actor.client.get(path)
+                statuses[response.status_code] += 1
+                if response.status_code >= 500:
+                    server_errors.append(
+                        f"{actor_name} GET {template} [{name}]: "
+                        f"{response.status_code} {response.text[:200]!r}"
+                    )
+        finally:
+            if own:
+                await actor.client.aclose()
     async with httpx.AsyncClient(base_url=GATEWAY) as client:
         alive = (await client.get("/healthz")).status_code
     by_status = ", ".join(f"{code} x{n}" for code, n in sorted(statuses.items()))
     print(
-        f"\nhostile writes: {tried} requests over {len(WRITES)} write endpoints; "
-        f"by status: {by_status}"
+        f"\nhostile input: {tried} requests over {len(WRITES)} write and {len(READS)} read "
+        f"endpoints; by status: {by_status}"
     )
     assert not server_errors, "\n".join(server_errors[:20])
     assert alive == 200
