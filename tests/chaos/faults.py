@@ -5,6 +5,7 @@ Only what the project's launchers started is touched, found by their pid files."
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import os
 import signal
@@ -44,18 +45,19 @@ async def restart_missing_services() -> None:
 
 
 @dataclass
-class Fault:
+class Fault(abc.ABC):
     name: str
     stage: str  # the stage whose progress through the part times the fault
-    detail: str = ""
+    detail: str = ""  # what happened, for the table
 
-    async def prepare(self) -> None:
+    async def prepare(self) -> None:  # noqa: B027 (most faults need nothing before)
         """Before the part is published."""
 
+    @abc.abstractmethod
     async def inject(self) -> None:
-        raise NotImplementedError
+        """Cause the fault and heal it; returns once the part or service is back."""
 
-    async def cleanup(self) -> None:
+    async def cleanup(self) -> None:  # noqa: B027 (most faults leave nothing behind)
         """If the run is interrupted."""
 
 
