@@ -85,8 +85,9 @@ MAILBOX = {
     "per_day": "",
     "action": "save",
 }
-# The second utility's operator (operatorU2) takes the writes that change a tenant, so the
-# session's tenant, which other modules use, keeps its settings.
+# The second utility (operatorU2, utility2) takes the writes that change a tenant, so the
+# session's tenant, which other modules use, keeps its settings (a hostile but valid e-mail
+# template saved for it would change every later test's mail).
 WRITES = [
     Write("operatorU2", "POST", "/operator/login", form={"api_key": "{utility2_key}"}, csrf=True),
     Write("operatorU2", "POST", "/operator/mailbox", form=MAILBOX, csrf=True),
@@ -123,8 +124,8 @@ WRITES = [
     ),
     Write("anonymous", "POST", "/account/verify/{fake_token}", form={}, csrf=True),
     Write("anonymous", "POST", "/i/{token}/download", form={}),
-    Write("utility", "POST", "/api/v1/batches", body="empty_batch"),
-    Write("utility", "PUT", "/api/v1/email-template", body="template"),
+    Write("utility2", "POST", "/api/v1/batches", body="empty_batch"),
+    Write("utility2", "PUT", "/api/v1/email-template", body="template"),
     Write("posX", "POST", "/api/v1/receipts", body="receipt_s001"),
 ]
 
