@@ -28,7 +28,9 @@ class MongoDeliveries:
     _updates: CoalescedUpdates = field(init=False)
 
     def __post_init__(self) -> None:
-        self._updates = CoalescedUpdates(self.deliveries)
+        # The read model may trail the events by a few milliseconds: waiting 20 ms for more
+        # updates makes each bulk write larger and the commands fewer.
+        self._updates = CoalescedUpdates(self.deliveries, linger=0.02)
 
     async def setup(self) -> None:
         await self.deliveries.create_index([("tenant_id", ASCENDING), ("batch_ids", ASCENDING)])
