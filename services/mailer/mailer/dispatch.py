@@ -181,6 +181,12 @@ class Dispatcher:
         return settled + len(sends)
 
     async def _send(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
+        try:
+            await self._send_held(job, route, limit)
+        finally:
+            self._held.discard(job["_id"])  # finished, put back or lost: no longer in hand
+
+    async def _send_held(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
         async with limit:
             # The whole send (a reconnect included) must end by the slot's deadline.
             deadline = 2 * route.server.timeout + 5
