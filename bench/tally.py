@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
 from einvoice import demo, events, readmodels
-from einvoice.topics import partitions_of
+from tests.support import tail_from_end
 
 TAILED = (events.PDF_RENDERED, events.MAIL_SENT, events.MAIL_FAILED, events.INVOICE_REJECTED)
 # Each on both lanes: a batch's events on the bulk topics, a shopper's on the interactive ones.
@@ -76,16 +76,7 @@ class Tally:
 
 async def open_tail(bootstrap: str) -> AIOKafkaConsumer:
     """A consumer positioned at the current end of every tailed partition."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    partitions = [p for topic in TAILED_TOPICS for p in await partitions_of(consumer, topic)]
-    consumer.assign(partitions)
-    await consumer.seek_to_end(*partitions)
-    for partition in partitions:  # resolve the lazy seek now, before anything is published
-        await consumer.position(partition)
-    return consumer
+    return await tail_from_end(bootstrap, TAILED_TOPICS)
 
 
 async def follow(consumer: AIOKafkaConsumer, tally: Tally) -> None:

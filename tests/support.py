@@ -155,3 +155,23 @@ async def operator_session(api_key: str) -> AsyncIterator[httpx.AsyncClient]:
         signed = await client.post("/operator/login", data={"api_key": api_key, "csrf": csrf})
         assert signed.status_code == 303, signed.text[:300]
         yield client
+
+
+async def tail_from_end(bootstrap: str, topics: list[str]) -> Any:
+    """A consumer (no group, nothing committed) positioned at the current end of every
+    partition of `topics`: it sees what is produced from now on. For the harnesses that
+    follow the pipeline's output (`make bench`, `make chaos`)."""
+    from aiokafka import AIOKafkaConsumer
+
+    from einvoice.topics import partitions_of
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    partitions = [p for topic in topics for p in await partitions_of(consumer, topic)]
+    consumer.assign(partitions)
+    await consumer.seek_to_end(*partitions)
+    for partition in partitions:  # resolve the lazy seek now, before anything is published
+        await consumer.position(partition)
+    return consumer

@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 
 from einvoice import events
-from einvoice.topics import partitions_of
+from tests.support import tail_from_end
 
 STAGES = {
     events.INVOICE_ISSUED: "issued",
@@ -78,16 +78,8 @@ class Track:
 
 
 async def open_tail(bootstrap: str) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
-    partitions = [p for topic in TOPICS for p in await partitions_of(consumer, topic)]
-    consumer.assign(partitions)
-    await consumer.seek_to_end(*partitions)
-    for partition in partitions:  # resolve the lazy seek before anything is published
-        await consumer.position(partition)
-    return consumer
+    """A consumer positioned at the current end of every tailed partition."""
+    return await tail_from_end(bootstrap, TOPICS)
 
 
 async def follow(consumer: AIOKafkaConsumer, track: Track) -> None:

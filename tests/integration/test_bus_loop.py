@@ -7,32 +7,14 @@ import json
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from einvoice import events
 from einvoice.bus import ConsumerLoop, LoopConfig, Outgoing, PermanentError, make_producer, publish
 from einvoice.dlq import show
+from tests.integration.conftest import rejected_event
 from tests.support import eventually
 
 pytestmark = [pytest.mark.integration]
-
-
-@pytest.fixture
-async def topic(stack: dict[str, str]):
-    """A throwaway topic and its DLQ; the event type equals the topic name."""
-    name = f"it-{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack["kafka_bootstrap"])
-    await admin.start()
-    await admin.create_topics([NewTopic(name, 2, 1), NewTopic(events.dlq_topic(name), 1, 1)])
-    yield name
-    await admin.delete_topics([name, events.dlq_topic(name)])
-    await admin.close()
-
-
-def _event(topic: str, key: str) -> Outgoing:
-    payload = events.InvoiceRejected(invoice_id=key, batch_id="b", reasons=["x"])
-    env = events.envelope(topic, payload, tenant_id="t", correlation_id="b")
-    return Outgoing(topic, key, env.model_dump_json().encode())
 
 
 async def _run_loop(bootstrap: str, topic: str, group: str, handler, until, **options) -> None:
@@ -61,12 +43,12 @@ async def test_handles_commits_and_dead_letters(stack: dict[str, str], topic: st
     await publish(
         producer,
         [
-            _event(topic, "ok-1"),
+            rejected_event(topic, "ok-1"),
             Outgoing(topic, "junk", b"\xff\xfe not json"),
-            _event(topic, "bad-1"),
-            _event(topic, "boom-1"),
-            _event(topic, "schema-1"),
-            _event(topic, "ok-2"),
+            rejected_event(topic, "bad-1"),
+            rejected_event(topic, "boom-1"),
+            rejected_event(topic, "schema-1"),
+            rejected_event(topic, "ok-2"),
         ],
         "it",
     )
@@ -113,7 +95,7 @@ async def test_handles_commits_and_dead_letters(stack: dict[str, str], topic: st
 
     producer = make_producer(bootstrap, "it")
     await producer.start()
-    await publish(producer, [_event(topic, "ok-3")], "it")
+    await publish(producer, [rejected_event(topic, "ok-3")], "it")
     await producer.stop()
     await _run_loop(bootstrap, topic, group, record, lambda: _async(len(again) >= 1))
     assert len(again) == 1
@@ -129,7 +111,7 @@ async def test_a_bystander_skips_bad_records_without_dead_lettering_them(
     bootstrap = stack["kafka_bootstrap"]
     producer = make_producer(bootstrap, "it")
     await producer.start()
-    await publish(producer, [Outgoing(topic, "junk", b"nope"), _event(topic, "ok-1")], "it")
+    await publish(producer, [Outgoing(topic, "junk", b"nope"), rejected_event(topic, "ok-1")], "it")
     await producer.stop()
     seen: list[str] = []
 

@@ -10,30 +10,13 @@ import uuid
 from collections import Counter
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from einvoice import dlq, events
 from einvoice.bus import ConsumerLoop, LoopConfig, Outgoing, make_producer, publish
+from tests.integration.conftest import rejected_event
 from tests.support import PYTHON, ROOT, eventually
 
 pytestmark = [pytest.mark.integration]
-
-
-@pytest.fixture
-async def topic(stack: dict[str, str]):
-    name = f"it-dlq-{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack["kafka_bootstrap"])
-    await admin.start()
-    await admin.create_topics([NewTopic(name, 2, 1), NewTopic(events.dlq_topic(name), 1, 1)])
-    yield name
-    await admin.delete_topics([name, events.dlq_topic(name)])
-    await admin.close()
-
-
-def _event(topic: str, key: str) -> Outgoing:
-    payload = events.InvoiceRejected(invoice_id=key, batch_id="b", reasons=["x"])
-    env = events.envelope(topic, payload, tenant_id="t", correlation_id="b")
-    return Outgoing(topic, key, env.model_dump_json().encode())
 
 
 class Service:
@@ -74,7 +57,7 @@ async def test_dead_letters_are_listed_and_replayed_once_by_selection(
     bootstrap = stack["kafka_bootstrap"]
     producer = make_producer(bootstrap, "it")
     await producer.start()
-    await publish(producer, [_event(topic, k) for k in ("k1", "k2", "k3")], "it")
+    await publish(producer, [rejected_event(topic, k) for k in ("k1", "k2", "k3")], "it")
     await producer.stop()
     service = Service()
     group = f"it-{uuid.uuid4().hex[:6]}"
