@@ -26,10 +26,11 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from bench.tally import Tally, follow, open_tail
-from einvoice import demo, events
+from einvoice import demo
 from einvoice.batches import MAX_BATCH, invoice_id_for
 from einvoice.bus import Outgoing, make_producer, publish
 from einvoice.receipts import find_receipt_by_code
+from tests.support import shopper_request
 
 EMAIL_DOMAIN = "bench.example.pl"
 
@@ -116,31 +117,14 @@ async def retail_request(
             raise RuntimeError(f"receipt-ingest did not store receipt {receipt_id} in 120 s")
         await asyncio.sleep(0.5)
     email = f"shopper-{uuid.uuid4().hex[:8]}@{EMAIL_DOMAIN}"
-    request = events.RetailInvoiceRequested(
-        invoice_id=str(uuid.uuid4()),
-        receipt_id=receipt_id,
-        shopper_id=f"bench-{email}",
-        shopper_email=email,
-        buyer_kind="person",
-        buyer={
-            "name": "Bench Kupująca",
-            "email": email,
-            "address": {"street": "ul. Testowa 1", "postal_code": "00-001", "city": "Warszawa"},
-        },
-        picks=[{"line": i, "quantity": receipt["lines"][i]["quantity"]} for i in (0, 1)],
-    )
-    envelope = events.envelope(
-        events.RETAIL_REQUESTED,
-        request,
-        tenant_id=demo.DEMO_CHAIN,
-        correlation_id=receipt_id,
-        lane=events.INTERACTIVE,  # as the shopper portal sends it: somebody waits
-    )
-    tally.retail_requested[request.invoice_id] = envelope.occurred_at.timestamp()
+    picks = [(i, receipt["lines"][i]["quantity"]) for i in (0, 1)]
+    envelope = shopper_request(demo.DEMO_CHAIN, receipt_id, email, picks)
+    invoice_id = envelope.payload["invoice_id"]
+    tally.retail_requested[invoice_id] = envelope.occurred_at.timestamp()
     try:
         await publish(producer, [Outgoing.of(envelope, receipt_id)], "bench")
     except BaseException:  # not sent (or not known to be): not a request to wait for
-        del tally.retail_requested[request.invoice_id]
+        del tally.retail_requested[invoice_id]
         raise
 
 

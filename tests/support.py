@@ -175,3 +175,34 @@ async def tail_from_end(bootstrap: str, topics: list[str]) -> Any:
     for partition in partitions:  # resolve the lazy seek now, before anything is published
         await consumer.position(partition)
     return consumer
+
+
+def shopper_request(
+    chain_id: str, receipt_id: str, email: str, picks: list[tuple[int, str]]
+) -> Any:
+    """A shopper's `retail.invoice.requested`, as the portal produces it (interactive lane):
+    an invoice for `picks` (line index, quantity) of the receipt, for a private buyer."""
+    import uuid
+
+    from einvoice import events
+
+    request = events.RetailInvoiceRequested(
+        invoice_id=str(uuid.uuid4()),
+        receipt_id=receipt_id,
+        shopper_id=f"shopper-{email}",
+        shopper_email=email,
+        buyer_kind="person",
+        buyer={
+            "name": "Józefina Żółkiewska",
+            "email": email,
+            "address": {"street": "ul. Ogrodowa 3", "postal_code": "60-101", "city": "Poznań"},
+        },
+        picks=[{"line": i, "quantity": q} for i, q in picks],
+    )
+    return events.envelope(
+        events.RETAIL_REQUESTED,
+        request,
+        tenant_id=chain_id,
+        correlation_id=receipt_id,
+        lane=events.INTERACTIVE,
+    )

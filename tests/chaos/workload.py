@@ -32,7 +32,7 @@ from einvoice.bus import Outgoing, make_producer, publish
 from einvoice.receipts import find_receipt_by_code
 from einvoice.tenants import hash_api_key, publish_tenant
 from tests.chaos.track import Expected, Track
-from tests.support import GATEWAY
+from tests.support import GATEWAY, shopper_request
 
 T = TypeVar("T")
 
@@ -237,28 +237,11 @@ class Shoppers:
 
         await again(stored, f"receipt {receipt_id} to be stored", deadline, pause=0.5)
         email = f"kupujacy-{uuid.uuid4().hex[:10]}@{self.tenants.domain}"
-        request = events.RetailInvoiceRequested(
-            invoice_id=str(uuid.uuid4()),
-            receipt_id=receipt_id,
-            shopper_id=f"chaos-{email}",
-            shopper_email=email,
-            buyer_kind="person",
-            buyer={
-                "name": "Kupująca Chaos",
-                "email": email,
-                "address": {"street": "ul. Burzowa 1", "postal_code": "00-001", "city": "Warszawa"},
-            },
-            picks=[{"line": i, "quantity": receipt["lines"][i]["quantity"]} for i in (0, 1)],
-        )
-        envelope = events.envelope(
-            events.RETAIL_REQUESTED,
-            request,
-            tenant_id=self.tenants.chain_id,
-            correlation_id=receipt_id,
-            lane=events.INTERACTIVE,
-        )
-        self.track.expected[request.invoice_id] = Expected(
-            request.invoice_id,
+        picks = [(i, receipt["lines"][i]["quantity"]) for i in (0, 1)]
+        envelope = shopper_request(self.tenants.chain_id, receipt_id, email, picks)
+        invoice_id = envelope.payload["invoice_id"]
+        self.track.expected[invoice_id] = Expected(
+            invoice_id,
             self.tenants.chain_id,
             frozenset({email, self.tenants.accounting_email}),
             fault,
@@ -275,6 +258,6 @@ class Shoppers:
         try:
             await again(produce, "producing a shopper's request", deadline)
         except BaseException:
-            del self.track.expected[request.invoice_id]  # never asked for: not owed
+            del self.track.expected[invoice_id]  # never asked for: not owed
             self.requested -= 1
             raise

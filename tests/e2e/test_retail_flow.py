@@ -24,7 +24,7 @@ from einvoice.mongo import mongo_client
 from einvoice.receipts import find_receipt_by_code
 from einvoice.settings import Settings
 from tests.conftest import Chain, push
-from tests.support import eventually, local_settings, mails_to
+from tests.support import eventually, local_settings, mails_to, shopper_request
 
 pytestmark = [pytest.mark.e2e]
 
@@ -120,27 +120,6 @@ LINES = [
         "gross": "4.99",
     },
 ]
-
-
-def shopper_request(
-    chain_id: str, receipt_id: str, email: str, picks: list[tuple[int, str]]
-) -> events.Envelope:
-    request = events.RetailInvoiceRequested(
-        invoice_id=str(uuid.uuid4()),
-        receipt_id=receipt_id,
-        shopper_id=f"shopper-{email}",
-        shopper_email=email,
-        buyer_kind="person",
-        buyer={
-            "name": "Józefina Żółkiewska",
-            "email": email,
-            "address": {"street": "ul. Ogrodowa 3", "postal_code": "60-101", "city": "Poznań"},
-        },
-        picks=[{"line": i, "quantity": q} for i, q in picks],
-    )
-    return events.envelope(
-        events.RETAIL_REQUESTED, request, tenant_id=chain_id, correlation_id=receipt_id
-    )
 
 
 async def send(bootstrap: str, envelopes: list[events.Envelope]) -> None:

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
 import pytest
 
 from einvoice import events
-from einvoice.bus import ConsumerLoop, LoopConfig, Outgoing, PermanentError, make_producer, publish
+from einvoice.bus import Outgoing, PermanentError, make_producer, publish
 from einvoice.dlq import show
-from tests.integration.conftest import rejected_event
+from tests.integration.conftest import rejected_event, run_loop
 from tests.support import eventually
 
 pytestmark = [pytest.mark.integration]
-
-
-async def _run_loop(bootstrap: str, topic: str, group: str, handler, until, **options) -> None:
-    producer = make_producer(bootstrap, "it")
-    await producer.start()
-    stop = asyncio.Event()
-    loop = ConsumerLoop(
-        LoopConfig("it", group, [topic], bug_retries=1, backoff_initial=0.01, **options),
-        {topic: handler},
-        producer,
-        bootstrap,
-    )
-    task = asyncio.create_task(loop.run(stop))
-    try:
-        await eventually(until, timeout=60, what="the loop to handle the records")
-    finally:
-        stop.set()
-        await task
-        await producer.stop()
 
 
 async def test_handles_commits_and_dead_letters(stack: dict[str, str], topic: str) -> None:
@@ -70,7 +50,7 @@ async def test_handles_commits_and_dead_letters(stack: dict[str, str], topic: st
         return {"ok-1", "ok-2", "bad-1", "boom-1", "schema-1"} <= set(seen)
 
     group = f"it-{uuid.uuid4().hex[:6]}"
-    await _run_loop(bootstrap, topic, group, handler, handled)
+    await run_loop(bootstrap, topic, group, handler, handled)
     assert seen.count("boom-1") == 2, "a failing handler is retried (bug_retries=1) then DLQ'd"
     assert seen.count("bad-1") == 1, "a permanent error is not retried"
     assert seen.count("schema-1") == 1, "a payload breaking its schema is not retried"
@@ -97,7 +77,7 @@ async def test_handles_commits_and_dead_letters(stack: dict[str, str], topic: st
     await producer.start()
     await publish(producer, [rejected_event(topic, "ok-3")], "it")
     await producer.stop()
-    await _run_loop(bootstrap, topic, group, record, lambda: _async(len(again) >= 1))
+    await run_loop(bootstrap, topic, group, record, lambda: _async(len(again) >= 1))
     assert len(again) == 1
 
 
@@ -119,7 +99,7 @@ async def test_a_bystander_skips_bad_records_without_dead_lettering_them(
         seen.append(event.payload["invoice_id"])
         return []
 
-    await _run_loop(
+    await run_loop(
         bootstrap,
         topic,
         f"it-{uuid.uuid4().hex[:6]}",

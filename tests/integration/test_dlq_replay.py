@@ -12,9 +12,9 @@ from collections import Counter
 import pytest
 
 from einvoice import dlq, events
-from einvoice.bus import ConsumerLoop, LoopConfig, Outgoing, make_producer, publish
-from tests.integration.conftest import rejected_event
-from tests.support import PYTHON, ROOT, eventually
+from einvoice.bus import Outgoing, make_producer, publish
+from tests.integration.conftest import rejected_event, run_loop
+from tests.support import PYTHON, ROOT
 
 pytestmark = [pytest.mark.integration]
 
@@ -37,18 +37,7 @@ class Service:
         return []
 
     async def run_until(self, bootstrap: str, topic: str, group: str, done) -> None:
-        producer = make_producer(bootstrap, "it")
-        await producer.start()
-        stop = asyncio.Event()
-        config = LoopConfig("it", group, [topic], bug_retries=1, backoff_initial=0.01)
-        loop = ConsumerLoop(config, {topic: self.handle}, producer, bootstrap)
-        task = asyncio.create_task(loop.run(stop))
-        try:
-            await eventually(done, timeout=60, what="the records to be handled")
-        finally:
-            stop.set()
-            await task
-            await producer.stop()
+        await run_loop(bootstrap, topic, group, self.handle, done)
 
 
 async def test_dead_letters_are_listed_and_replayed_once_by_selection(
