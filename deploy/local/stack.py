@@ -712,8 +712,11 @@ class SecantusDB(Part):
         return f"SecantusDB {out} (PyPI secantusdb, secantusd-py)"
 
     def command(self) -> list[str]:
+        # secantusd-py with its catalog reads cached (serve.py; ADR 0009, update):
+        # EINVOICE_SECANTUS_CATALOG_CACHE=0 runs it as published.
         return [
-            str(self.server),
+            str(VENV_BIN / "python"),
+            str(HERE / "secantusdb" / "serve.py"),
             "--config",
             str(HERE / "secantusdb" / "secantusd.toml"),
             "--host",
@@ -831,7 +834,7 @@ PARTS: list[Part] = [
         "secantusdb",
         27017,
         f"mongodb://{HOST}:27017",
-        "secantusd-py",
+        "secantusdb/serve.py",
         _timeout(60),
     ),
     MailDev(

@@ -12,12 +12,12 @@ import zlib
 from pypdf import PdfReader
 
 from einvoice import demo, events
+from einvoice.samples import sample_invoice
 from gateway.chain import (
     LOGO_MAX_BYTES,
     check_layout,
     normalise_template,
     read_logo,
-    sample_invoice,
 )
 
 CHAIN = events.TenantConfig(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
@@ -34,6 +35,12 @@ async def main(settings: RendererSettings, stop: asyncio.Event) -> None:
             ) -> bytes:
                 return await loop.run_in_executor(pool, render_for, invoice, branding)
 
+            # Every worker started and warmed up before the first invoice (the pool would
+            # start them one by one as work arrives): a shopper's first invoice does not
+            # wait for a process to start, and memory is at its working size from the start.
+            await asyncio.gather(
+                *(loop.run_in_executor(pool, os.getpid) for _ in range(settings.render_processes))
+            )
             deps = Deps(store=store, render=render, tenants=tenants)
             handlers = {events.INVOICE_ISSUED: partial(on_invoice_issued, deps=deps)}
             await consume(

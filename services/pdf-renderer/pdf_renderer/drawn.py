@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ctypes
 import functools
 import io
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +41,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from einvoice.events import Branding, InvoiceIssued
+from einvoice.samples import sample_invoice
 from pdf_renderer.render import FONT_BOLD, FONT_REGULAR, render_invoice_pdf
 from pdf_renderer.view import invoice_view
 
@@ -497,15 +500,34 @@ def render_invoice_pdf_drawn(invoice: InvoiceIssued, branding: Branding | None =
 
 
 def warm_up() -> None:
-    """Register the fonts in a new worker process before its first invoice."""
-    _fonts()
+    """A new worker process draws a sample invoice before its first real one: fonts
+    registered, modules and caches loaded, so a shopper's invoice never waits for that."""
+    render_invoice_pdf_drawn(sample_invoice())
+
+
+# Every this many renders, a worker hands the memory it freed back to the system. Drawing
+# an invoice allocates and frees a few MB in C (fonts, zlib); glibc keeps the freed pages,
+# and a worker's RSS crept up by about 2.3 MB per 1,000 invoices without this (flat with it).
+TRIM_EVERY = 500
+_renders = itertools.count(1)
 
 
 def render_for(invoice: InvoiceIssued, branding: Branding | None = None) -> bytes:
     """The renderer's choice (ADR 0008): a tenant's own layout (an HTML template) through
     xhtml2pdf; every other invoice drawn directly."""
-    if branding is not None and branding.invoice_template:
-        return render_invoice_pdf(
-            invoice, template_html=branding.invoice_template, branding=branding.model_dump()
-        )
-    return render_invoice_pdf_drawn(invoice, branding)
+    try:
+        if branding is not None and branding.invoice_template:
+            return render_invoice_pdf(
+                invoice, template_html=branding.invoice_template, branding=branding.model_dump()
+            )
+        return render_invoice_pdf_drawn(invoice, branding)
+    finally:
+        if next(_renders) % TRIM_EVERY == 0:
+            _trim_heap()
+
+
+def _trim_heap() -> None:
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):  # not glibc: nothing to trim
+        pass
