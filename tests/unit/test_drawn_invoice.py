@@ -329,6 +329,37 @@ def test_text_is_drawn_only_in_embedded_subsets_of_dejavu() -> None:
     assert len(pdf) < 120_000
 
 
+def _font_files(pdf: bytes) -> dict[str, bytes]:
+    """Each embedded font's file as stored in the PDF (compressed), by its name."""
+    files = {}
+    for font in _fonts_drawing_text(PdfReader(io.BytesIO(pdf))).values():
+        stream = font["/FontDescriptor"].get_object()["/FontFile2"].get_object()
+        files[str(font["/BaseFont"])] = stream._data
+    return files
+
+
+def _buyer(name: str) -> events.Party:
+    return retail_invoice().buyer.model_copy(update={"name": name})
+
+
+def test_invoices_in_polish_embed_the_same_font_bytes() -> None:
+    """Polish letters are numbered before anything is drawn, so two invoices with
+    different text embed byte-identical subsets, which a worker builds and compresses once."""
+    one = render_invoice_pdf_drawn(retail_invoice(buyer=_buyer("Źdźbło Żółć Sp. z o.o.")))
+    other = render_invoice_pdf_drawn(make_invoice())
+    assert _font_files(one) and _font_files(one) == _font_files(other)
+
+
+def test_a_letter_beyond_the_shared_ones_is_embedded_too() -> None:
+    name = "Müller & Søn Ærø ApS"
+    pdf = render_invoice_pdf_drawn(retail_invoice(buyer=_buyer(name)))
+    assert name in flat(text_of(pdf))
+    assert _font_files(pdf) != _font_files(render_invoice_pdf_drawn(retail_invoice()))
+    # and the next Polish invoice is back on the shared subset
+    again = render_invoice_pdf_drawn(make_invoice())
+    assert _font_files(again) == _font_files(render_invoice_pdf_drawn(retail_invoice()))
+
+
 def _png(colour: str) -> str:
     out = io.BytesIO()
     Image.new("RGB", (200, 50), colour).save(out, "PNG")

@@ -30,6 +30,7 @@ import functools
 import io
 import itertools
 import logging
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,7 @@ from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.pdfgen.canvas import Canvas
 
 from einvoice.events import Branding, InvoiceIssued
@@ -89,8 +90,71 @@ def _fonts() -> tuple[str, str]:
     ReportLab embeds a subset of each in every PDF."""
     names = ("InvoiceDejaVuSans", "InvoiceDejaVuSans-Bold")
     for name, path in zip(names, (FONT_REGULAR, FONT_BOLD), strict=True):
-        pdfmetrics.registerFont(TTFont(name, str(path)))
+        font = TTFont(name, str(path))
+        font.face.__class__ = _ReusedSubsets
+        pdfmetrics.registerFont(font)
     return names
+
+
+# The characters beyond ASCII that invoices use (Polish letters, the layout's quotes and
+# units), given their codes in this order before anything is drawn. ReportLab numbers a
+# font's characters in the order a document first uses them, so without this two invoices
+# embed different subsets of the same font; with it, every invoice that keeps to ASCII and
+# these embeds the same bytes, built and compressed once per worker (_ReusedSubsets).
+# Drawing 2.1 of 4.7 CPU-ms went into building and compressing the two embedded fonts.
+SHARED_CHARACTERS = "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ„”“«»–—…°²³µ×·§€"
+
+
+def _share_subsets(canvas: Canvas, fonts: tuple[str, ...]) -> None:
+    for name in fonts:
+        pdfmetrics.getFont(name).splitString(SHARED_CHARACTERS, canvas._doc)
+
+
+class _ReusedSubsets(TTFontFace):
+    """A font face that builds and compresses each distinct embedded subset once: an
+    invoice whose characters give the same subset as an earlier one reuses its bytes."""
+
+    KEEP = 16  # distinct subsets remembered per face (a foreign name makes a new one)
+
+    def makeSubset(self, subset: list[int]) -> bytes:  # noqa: N802 - ReportLab's name
+        made: dict[tuple[int, ...], bytes] = self.__dict__.setdefault("_made", {})
+        key = tuple(subset)
+        if (data := made.get(key)) is None:
+            if len(made) >= self.KEEP:
+                made.clear()
+            data = made[key] = super().makeSubset(subset)
+        return data
+
+    def addSubsetObjects(self, doc: Any, fontname: str, subset: list[int]) -> Any:  # noqa: N802
+        descriptor = super().addSubsetObjects(doc, fontname, subset)
+        font_file = doc.idToObject[f"fontFile:{self.filename}({fontname})"]
+        if font_file.filters:  # the document compresses: compress these bytes once
+            font_file.filters = [_FLATE_ONCE]
+        return descriptor
+
+
+class _FlateOnce:
+    """ReportLab's FlateDecode filter, remembering the last few results: a reused subset's
+    bytes are the same object every time, so looking them up costs nothing."""
+
+    pdfname = "FlateDecode"
+
+    def __init__(self, keep: int = 32) -> None:
+        self._keep = keep
+        self._done: dict[bytes, bytes] = {}
+
+    def encode(self, data: bytes) -> bytes:
+        if (packed := self._done.get(data)) is None:
+            if len(self._done) >= self._keep:
+                self._done.clear()
+            packed = self._done[data] = zlib.compress(data)
+        return packed
+
+    def decode(self, encoded: bytes) -> bytes:
+        return zlib.decompress(encoded)
+
+
+_FLATE_ONCE = _FlateOnce()
 
 
 @functools.lru_cache(maxsize=32)
@@ -474,6 +538,7 @@ def render_invoice_pdf_drawn(invoice: InvoiceIssued, branding: Branding | None =
         lang="pl",
         invariant=1,  # no timestamp or random id: the same invoice gives the same bytes
     )
+    _share_subsets(canvas, fonts)
     canvas.setTitle(title)
     canvas.setAuthor(view["seller"]["name"])
     canvas.setSubject(title)
