@@ -72,9 +72,7 @@ def test_a_missing_collection_is_not_remembered() -> None:
     cache = serve().CatalogCache()
     load = Loads(None, {"uuid": "x"})
     assert cache.read(("options", "db", "new"), load, keep=lambda v: v is not None) is None
-    assert cache.read(("options", "db", "new"), load, keep=lambda v: v is not None) == {
-        "uuid": "x"
-    }
+    assert cache.read(("options", "db", "new"), load, keep=lambda v: v is not None) == {"uuid": "x"}
     empty = Loads([], ["_id_"])
     assert cache.read(("indexes", "db", "new"), empty, keep=bool) == []
     assert cache.read(("indexes", "db", "new"), empty, keep=bool) == ["_id_"]
