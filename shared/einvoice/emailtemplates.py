@@ -12,7 +12,12 @@ import traceback
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
@@ -154,19 +159,43 @@ def _compiled(html: bool, source: str) -> Template:
     return (_HTML if html else _TEXT).from_string(source)
 
 
+# Bodies in quoted-printable UTF-8: Polish text stays readable in the raw message.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
+
+
 def build_message(
     composed: Composed, *, sender: str, recipient: str, message_id: str, reply_to: str | None
-) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
-    message["Subject"] = composed.subject
+) -> Message:
+    """The e-mail as it goes on the wire: multipart/alternative, text and HTML.
+
+    Built with the `email` package's compat32 classes (MIMEMultipart, MIMEText, Header):
+    a third of the CPU of EmailMessage, whose header parsing and refolding took over half
+    of the mailer's CPU under a batch (py-spy). What EmailMessage also did, refusing a
+    line break in a header, is checked here: no header can smuggle in another (Bcc:)."""
+    headers = {"From": sender, "To": recipient, "Message-ID": message_id}
+    if reply_to:
+        headers["Reply-To"] = reply_to
+    for name, value in {**headers, "Subject": composed.subject}.items():
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"the {name} header contains a line break: {value!r}")
+    message = MIMEMultipart("alternative")
+    message["From"] = _address(sender)
+    message["To"] = _address(recipient)
+    message["Subject"] = Header(composed.subject, "utf-8")
+    message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
     if reply_to:
-        message["Reply-To"] = reply_to
-    message.set_content(composed.text)
-    message.add_alternative(composed.html, subtype="html")
+        message["Reply-To"] = _address(reply_to)
+    message.attach(MIMEText(composed.text, "plain", _UTF8_QP))
+    message.attach(MIMEText(composed.html, "html", _UTF8_QP))
     return message
+
+
+def _address(value: str) -> str:
+    """`Name <addr>` with the name encoded (RFC 2047) if it is not ASCII."""
+    name, address = parseaddr(value)
+    return formataddr((name, address), "utf-8") if address else value
 
 
 # --- previews and checks --------------------------------------------------------------------

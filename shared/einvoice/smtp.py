@@ -7,7 +7,7 @@ import hashlib
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import Message
 from typing import Literal
 
 import aiosmtplib
@@ -56,7 +56,7 @@ class SmtpSettings(Settings):
         )
 
 
-async def send_message(server: SmtpServer, message: EmailMessage) -> None:
+async def send_message(server: SmtpServer, message: Message) -> None:
     """One message over one connection; aiosmtplib's errors pass through to the caller."""
     await aiosmtplib.send(
         message,
@@ -98,7 +98,7 @@ class SmtpPool:
     )
     _slots: dict[SmtpServer, asyncio.Semaphore] = field(default_factory=dict)
 
-    async def send(self, server: SmtpServer, message: EmailMessage) -> None:
+    async def send(self, server: SmtpServer, message: Message) -> None:
         slots = self._slots.setdefault(server, asyncio.Semaphore(self.per_server))
         async with slots:
             client, reused = await self._take(server)

@@ -7,11 +7,13 @@ tests can assert on effects (how many saves, renders, mails) as well as on outpu
 from __future__ import annotations
 
 import copy
+import email.policy
 import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email import message_from_bytes
+from email.message import EmailMessage, Message
 from typing import Any
 
 from einvoice import events
@@ -311,6 +313,11 @@ def tenant_config(**overrides: Any) -> events.TenantConfig:
     return events.TenantConfig.model_validate(data)
 
 
+def on_the_wire(message: Message) -> EmailMessage:
+    """What an SMTP server makes of `message`: its bytes, parsed with today's policy."""
+    return message_from_bytes(message.as_bytes(), policy=email.policy.default)
+
+
 def text_part(message: EmailMessage) -> str:
     return message.get_body(("plain",)).get_content()
 
@@ -321,8 +328,8 @@ def html_part(message: EmailMessage) -> str:
 
 @dataclass
 class FakeMailSender:
-    """The mailer's SMTP port: records (server, message); `fail_with` is raised instead,
-    once per item if it is a list."""
+    """The mailer's SMTP port: records (server, message) — the message as a server reads
+    it from the wire; `fail_with` is raised instead, once per item if it is a list."""
 
     sent: list[tuple[Any, EmailMessage]] = field(default_factory=list)
     fail_with: Exception | list[Exception] | None = None
@@ -332,14 +339,14 @@ class FakeMailSender:
     def messages(self) -> list[EmailMessage]:
         return [message for _, message in self.sent]
 
-    async def send(self, server: Any, message: EmailMessage) -> None:
+    async def send(self, server: Any, message: Message) -> None:
         self.attempts += 1
         failure = self.fail_with
         if isinstance(failure, list):
             failure = failure.pop(0) if failure else None
         if failure is not None:
             raise failure
-        self.sent.append((server, message))
+        self.sent.append((server, on_the_wire(message)))
 
 
 # --- MongoDB-ish --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from einvoice import events
 from einvoice.emailtemplates import NBSP, build_message, compose, default_template, format_pln
-from tests.unit.fakes import html_part, rendered_payload, text_part
+from tests.unit.fakes import html_part, on_the_wire, rendered_payload, text_part
 
 LINK = "https://faktury.example.pl/i/tok_123-ABC"
 
@@ -100,13 +100,16 @@ def test_templates_run_in_a_sandbox() -> None:
 
 def test_build_message_has_both_parts_and_headers() -> None:
     composed = compose(default_template(), rendered_payload(), LINK, "01.05.2025")
-    message = build_message(
-        composed,
-        sender="Zdrój <efaktury@zdroj.pl>",
-        recipient="jan@example.pl",
-        message_id="<inv-1.abc@example.pl>",
-        reply_to="bok@zdroj.pl",
+    message = on_the_wire(
+        build_message(
+            composed,
+            sender="Zdrój <efaktury@zdroj.pl>",
+            recipient="jan@example.pl",
+            message_id="<inv-1.abc@example.pl>",
+            reply_to="bok@zdroj.pl",
+        )
     )
+    assert message["Date"] is not None
     assert message["From"] == "Zdrój <efaktury@zdroj.pl>"
     assert message["To"] == "jan@example.pl"
     assert message["Subject"] == composed.subject
@@ -137,3 +140,38 @@ def test_the_sandbox_refuses_huge_repetitions_and_powers(source: str) -> None:
 def test_modest_repetitions_still_work() -> None:
     template = events.EmailTemplate(subject="x", html="x", text="{{ '-' * 20 }}{{ 2 ** 10 }}")
     assert compose(template, rendered_payload(), LINK, "x").text == "-" * 20 + "1024"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("recipient", "jan@example.pl\r\nBcc: victim@example.com"),
+        ("sender", "Zdrój <a@b.pl>\nBcc: victim@example.com"),
+        ("reply_to", "bok@zdroj.pl\rBcc: victim@example.com"),
+        ("message_id", "<x@y>\r\nBcc: victim@example.com"),
+    ],
+)
+def test_a_line_break_in_a_header_is_refused(field: str, value: str) -> None:
+    composed = compose(default_template(), rendered_payload(), LINK, "01.05.2025")
+    headers = {"sender": "a@b.pl", "recipient": "c@d.pl", "message_id": "<x@y>"}
+    with pytest.raises(ValueError, match="line break"):
+        build_message(composed, **{"reply_to": None, **headers, field: value})
+
+
+def test_polish_text_survives_the_wire() -> None:
+    pdf = rendered_payload(buyer_name="Żaneta Łęcka-Ćwik", seller_name="Wodociągi Łódź")
+    composed = compose(default_template(), pdf, LINK, "01.05.2025")
+    message = on_the_wire(
+        build_message(
+            composed,
+            sender="Wodociągi Łódź <faktury@example.pl>",
+            recipient="zaneta@example.pl",
+            message_id="<x@y>",
+            reply_to=None,
+        )
+    )
+    assert message["From"] == "Wodociągi Łódź <faktury@example.pl>"
+    assert message["Subject"] == composed.subject and "Wodociągi Łódź" in composed.subject
+    assert "Żaneta Łęcka-Ćwik" in text_part(message)
+    assert "Żaneta Łęcka-Ćwik" in html_part(message)
+    assert message.as_bytes().isascii()  # quoted-printable and encoded words on the wire

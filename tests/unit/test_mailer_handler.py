@@ -259,6 +259,16 @@ async def test_a_missing_buyer_email_fails_the_mail_permanently(mailer, smtp, se
     assert smtp.attempts == 0 and sendlog.links == [] and mailer.jobs.docs == {}
 
 
+async def test_a_header_with_a_line_break_fails_the_mail_without_sending(mailer, smtp, tenants):
+    # (tenant settings are validated on the way in; this one got past it)
+    config = tenant_config().model_copy(update={"reply_to": "bok@acme.pl\nBcc: victim@example.com"})
+    tenants.tenants[TENANT] = config
+    body = await handle(rendered_event(), mailer)
+    assert body["type"] == events.MAIL_FAILED
+    assert "not sendable: the Reply-To header contains a line break" in body["payload"]["reason"]
+    assert smtp.attempts == 0 and mailer.job()["state"] == "failed"
+
+
 async def test_a_permanent_smtp_error_fails_the_mail_with_its_reason(mailer, smtp, sendlog):
     smtp.fail_with = PermanentSmtpError("recipient refused: 550 5.1.1 no such user")
     body = await handle(rendered_event(), mailer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 import aiosmtplib
@@ -76,7 +76,7 @@ class SmtpSender:
 
     pool: SmtpPool = field(default_factory=SmtpPool)
 
-    async def send(self, server: SmtpServer, message: EmailMessage) -> None:
+    async def send(self, server: SmtpServer, message: Message) -> None:
         try:
             await self.pool.send(server, message)
         except aiosmtplib.SMTPRecipientsRefused as exc:

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any, Protocol
 
 from einvoice import events
@@ -46,7 +46,7 @@ class Limiter(Protocol):
 
 
 class Sender(Protocol):
-    async def send(self, server: SmtpServer, message: EmailMessage) -> None: ...
+    async def send(self, server: SmtpServer, message: Message) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -195,6 +195,11 @@ class Dispatcher:
                 log.info("job taken over by another replica before sending", job_id=job["_id"])
                 return
             job = held
+            try:
+                message = message_of(job)
+            except ValueError as exc:  # a header no server may get: no retry can help
+                await self.outbox.finish(job, FAILED, {"reason": f"not sendable: {exc}"})
+                return
             mailbox_id = route.server.mailbox_id
             grant = await self.limiter.acquire(mailbox_id, route.limits, 1, hold=deadline)
             if not grant.granted:  # another replica took the slots first
@@ -204,7 +209,6 @@ class Dispatcher:
                 return
             try:
                 try:
-                    message = message_of(job)
                     await asyncio.wait_for(self.sender.send(route.server, message), deadline)
                 except PermanentSmtpError as exc:
                     await self.outbox.finish(job, FAILED, {"reason": str(exc)})

@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any, Protocol
 
 from jinja2 import TemplateError
@@ -174,7 +174,7 @@ async def _enqueue(
     return []
 
 
-def message_of(job: dict[str, Any]) -> EmailMessage:
+def message_of(job: dict[str, Any]) -> Message:
     composed = Composed(job["subject"], job["html"], job["text"], job["template_version"])
     return build_message(
         composed,
