@@ -84,7 +84,9 @@ class Dispatcher:
     _urgent: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     _bulk: asyncio.Queue[dict[str, Any]] = field(init=False)
     _polled_at: float = field(default=-math.inf, init=False)
+    _reported_at: float = field(default=-math.inf, init=False)
     _held: set[str] = field(default_factory=set, init=False)  # jobs this round is sending
+    _finished: list[dict[str, Any]] = field(default_factory=list, init=False)  # to report
     # Until when the last heartbeat extended every held job's lease (None: not every one).
     _leases_until: datetime | None = field(default=None, init=False)
 
@@ -124,7 +126,12 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         async def report_then_round() -> int:
-            await self.report_finished()
+            # A round reports what it finished itself; the database is searched for
+            # finished jobs nobody reported (a crash between recording and reporting,
+            # a failed publish) at start and every `db_poll` seconds.
+            if time.monotonic() - self._reported_at >= self.db_poll:
+                self._reported_at = time.monotonic()
+                await self.report_finished()
             return await self.round()
 
         heartbeat = asyncio.create_task(self._heartbeat(stop))
@@ -148,7 +155,7 @@ class Dispatcher:
             except SealingError as exc:
                 if held := await self.outbox.claim(job):
                     reason = f"the tenant's mailbox cannot be used: {exc}"
-                    await self.outbox.finish(held, FAILED, {"reason": reason})
+                    await self._finish(held, FAILED, {"reason": reason})
                     settled += 1
                 continue
             by_mailbox[route.server.mailbox_id].append((job, route))
@@ -176,8 +183,7 @@ class Dispatcher:
             self._held.difference_update(job["_id"] for job, _ in sends)
         if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
             raise failed
-        if sends:
-            await self.report_finished()
+        await self._report_round()
         return settled + len(sends)
 
     async def _send(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
@@ -198,7 +204,7 @@ class Dispatcher:
             try:
                 message = message_of(job)
             except ValueError as exc:  # a header no server may get: no retry can help
-                await self.outbox.finish(job, FAILED, {"reason": f"not sendable: {exc}"})
+                await self._finish(job, FAILED, {"reason": f"not sendable: {exc}"})
                 return
             mailbox_id = route.server.mailbox_id
             grant = await self.limiter.acquire(mailbox_id, route.limits, 1, hold=deadline)
@@ -211,7 +217,7 @@ class Dispatcher:
                 try:
                     await asyncio.wait_for(self.sender.send(route.server, message), deadline)
                 except PermanentSmtpError as exc:
-                    await self.outbox.finish(job, FAILED, {"reason": str(exc)})
+                    await self._finish(job, FAILED, {"reason": str(exc)})
                 except (TransientError, TimeoutError) as exc:
                     await self._retry_later(job, str(exc) or f"no answer within {deadline:g} s")
                 except Exception as exc:  # noqa: BLE001 - unforeseen: treat as temporary
@@ -264,7 +270,7 @@ class Dispatcher:
         delay = 0.1
         while True:
             try:
-                if not await self.outbox.finish(job, DONE, {"sent_at": sent_at}):
+                if not await self._finish(job, DONE, {"sent_at": sent_at}):
                     log.error("sent, but another replica had taken the job over", job_id=job["_id"])
                 return
             except TRANSIENT as exc:
@@ -289,7 +295,7 @@ class Dispatcher:
             started = started.replace(tzinfo=UTC)
         if datetime.now(UTC) - started > self.give_up_after:
             hours = self.give_up_after.total_seconds() / 3600
-            await self.outbox.finish(
+            await self._finish(
                 job, FAILED, {"reason": f"temporary failures for {hours:g} h; last: {reason}"}
             )
             return
@@ -299,6 +305,22 @@ class Dispatcher:
         await self.outbox.postpone(
             job, due, waiting_for=WAITING_FOR_RETRY, count_attempt=True, note={"last_error": reason}
         )
+
+    async def _finish(self, job: dict[str, Any], state: str, result: dict[str, Any]) -> bool:
+        """Record a held job's end; this round reports it (False: the lease was lost, the
+        replica that took the job over reports it)."""
+        if finished := await self.outbox.finish(job, state, result):
+            self._finished.append(job | result | {"state": state})
+        return finished
+
+    async def _report_round(self) -> None:
+        """Publish the outcomes of the jobs this round finished, from memory, then mark them
+        published. If publishing fails they stay unpublished in the database, and the next
+        search (report_finished) reports them."""
+        jobs, self._finished = self._finished, []
+        if jobs:
+            await self.publish([outcome(job) for job in jobs])
+            await self.outbox.mark_published([job["_id"] for job in jobs])
 
     async def report_finished(self) -> None:
         """Publish the outcome of every finished job not yet reported (a crash between
