@@ -111,10 +111,13 @@ class Outbox:
         return await self.jobs.find_one({"_id": job_id})
 
     async def enqueue(
-        self, job_id: str, job: dict[str, Any], priority: int = 1
+        self, job_id: str, job: dict[str, Any], priority: int = 1, *, hold: bool = False
     ) -> dict[str, Any] | None:
         """Add a job once and return it as stored; None if a job with this id exists
-        already (a redelivery)."""
+        already (a redelivery). With `hold`, the job is stored already claimed by this
+        replica, under a lease (a dispatcher that sends it from memory need not claim it
+        in another write); the caller must keep that lease running until it is sent or
+        released, or it runs out and any replica takes the job up again."""
         now = self.clock()
         doc = job | {
             "_id": job_id,
@@ -125,6 +128,8 @@ class Outbox:
             "attempts": 0,
             "v": 0,
         }
+        if hold:
+            doc |= {"state": WORKING, "owner": self.owner, "lease_until": now + self.lease}
         try:
             await (self._writes or self.jobs).insert_one(doc)
         except DuplicateKeyError:
@@ -232,6 +237,18 @@ class Outbox:
         attempts = job["attempts"] + (1 if count_attempt else 0)
         changes = {"state": QUEUED, "due_at": until, "waiting_for": waiting_for}
         return await self._update_held(job, changes | {"attempts": attempts} | (note or {}))
+
+    async def release(self, job_ids: list[str], until: datetime, *, waiting_for: str) -> None:
+        """Put jobs this replica holds but will not send now back in the queue, due at
+        `until`, in one write (a job lost to another replica meanwhile is left to it)."""
+        if job_ids:
+            await self.jobs.update_many(
+                {"_id": {"$in": job_ids}, "owner": self.owner, "state": WORKING},
+                {
+                    "$set": {"state": QUEUED, "due_at": until, "waiting_for": waiting_for},
+                    "$inc": {"v": 1},
+                },
+            )
 
     async def defer(self, job_ids: list[str], until: datetime, *, waiting_for: str) -> None:
         """Move due, unclaimed jobs to a later time in one write (a mailbox at its limit):

@@ -319,8 +319,9 @@ async def test_a_temporary_smtp_error_waits_with_backoff_then_sends_once(mailer,
 
 async def test_temporary_errors_for_too_long_end_as_failed(mailer, smtp) -> None:
     smtp.fail_with = TransientError("SMTP unavailable: connection refused")
-    await on_pdf_rendered(rendered_event(), mailer.deps)
-    mailer.job()["created_at"] = datetime.now(UTC) - timedelta(hours=49)
+    long_ago = datetime.now(UTC) - timedelta(hours=49)
+    mailer.deps.jobs = Outbox(mailer.jobs, owner="replica-1", clock=lambda: long_ago)
+    await on_pdf_rendered(rendered_event(), mailer.deps)  # queued 49 h ago
     await mailer.dispatcher.round()
     [out] = mailer.published
     body = decoded(out)
@@ -482,6 +483,49 @@ async def test_a_round_sends_what_this_replica_queued_without_asking_the_databas
     assert outbox.polls == 2 and len(smtp.messages) == 6  # and nothing is sent twice
 
 
+class ClaimCountingOutbox(Outbox):
+    claims = 0
+
+    async def claim_many(self, jobs: list[dict]) -> list[dict]:
+        self.claims += len(jobs)
+        return await super().claim_many(jobs)
+
+
+async def test_a_handed_off_job_is_stored_claimed_and_sent_without_a_claim_write(
+    mailer, smtp
+) -> None:
+    outbox = ClaimCountingOutbox(mailer.jobs, owner="replica-1")
+    mailer.deps.jobs = mailer.dispatcher.outbox = outbox
+    await on_pdf_rendered(rendered_event(), mailer.deps)
+    stored = mailer.job()
+    assert stored["state"] == "working" and stored["owner"] == "replica-1"
+    assert stored["lease_until"] > datetime.now(UTC)
+    # held from the hand-off on: the heartbeat extends its lease while it waits
+    until, extended = await outbox.heartbeat(list(mailer.dispatcher._held))
+    assert extended == 1 and mailer.job()["lease_until"] == until
+    await mailer.dispatcher.round()
+    assert len(smtp.messages) == 1 and outbox.claims == 0
+    assert mailer.job()["state"] == "done" and not mailer.dispatcher._held
+
+
+async def test_a_handed_off_job_whose_lease_ran_out_is_sent_once(mailer, smtp) -> None:
+    """The database was away long enough for the lease of a job waiting in the hand-off to
+    run out: this replica's own poll finds it among the stale jobs, and does not take it a
+    second time."""
+    dispatcher = mailer.dispatcher
+    dispatcher.db_poll = 0
+    await on_pdf_rendered(rendered_event(), mailer.deps)
+    mailer.job()["lease_until"] = datetime.now(UTC) - timedelta(seconds=1)
+    assert [job["_id"] for job in await mailer.outbox.due(10)] == [SEND_ID]
+    # while this replica has it in hand, its own poll leaves it alone
+    [in_hand] = dispatcher._handed_off(10)
+    assert await dispatcher._due() == []
+    await dispatcher.queued(in_hand)  # back in the hand-off: sent by the next round, once
+    await dispatcher.round()
+    await dispatcher.round()
+    assert len(smtp.messages) == 1 and mailer.job()["state"] == "done"
+
+
 async def test_a_full_hand_off_holds_the_batch_back_but_never_a_shopper(mailer, smtp) -> None:
     dispatcher = Dispatcher(
         outbox=mailer.outbox,
@@ -534,13 +578,20 @@ async def test_a_send_is_recorded_once_the_database_is_back_not_sent_again(maile
 
 
 class TakenOverOutbox(Outbox):
-    """Another replica takes every job over right after this one claimed it."""
+    """Another replica takes every job over right after this one claimed it (or stored it
+    claimed, to hand it off): its lease ran out, say, while the database was away."""
 
     async def claim_many(self, jobs: list[dict]) -> list[dict]:
         claimed = await super().claim_many(jobs)
         for job in claimed:
             self.jobs.docs[job["_id"]] |= {"owner": "replica-2", "v": job["v"] + 1}
         return claimed
+
+    async def enqueue(self, job_id: str, job: dict, priority: int = 1, *, hold: bool = False):
+        stored = await super().enqueue(job_id, job, priority, hold=hold)
+        if stored is not None and hold:
+            self.jobs.docs[job_id] |= {"owner": "replica-2", "v": stored["v"] + 1}
+        return stored
 
 
 async def test_a_job_is_sent_only_while_its_lease_is_held(mailer, smtp) -> None:

@@ -25,7 +25,7 @@ from einvoice import events
 from einvoice.bus import TRANSIENT, Outgoing, TransientError
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
-from einvoice.outbox import DONE, FAILED, Outbox, backoff, run_rounds
+from einvoice.outbox import DONE, FAILED, WORKING, Outbox, backoff, run_rounds
 from einvoice.sealing import SealingError
 from einvoice.smtp import SmtpServer
 from mailer.handlers import PermanentSmtpError, message_of, outcome
@@ -76,8 +76,10 @@ class Dispatcher:
     # makes the pdf.rendered consumer wait, so a backlog stays in Kafka, where it is
     # cheap. The database is still asked every `db_poll` seconds, and whenever the
     # hand-off is empty: for retries, mailbox waits, other replicas' jobs and leases that
-    # ran out. A job stays queued in the database until claimed; a replica that dies
-    # loses nothing but its hand-off.
+    # ran out. A handed-off job is stored already claimed by this replica (Outbox.enqueue
+    # with hold), and the heartbeat keeps its lease from then on, so a round sends it
+    # without a claim write; a replica that dies leaves its hand-off to whoever finds the
+    # leases run out (itself, at once, if it restarts).
     handoff_limit: int = 1000
     db_poll: float = 2.0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -85,7 +87,9 @@ class Dispatcher:
     _bulk: asyncio.Queue[dict[str, Any]] = field(init=False)
     _polled_at: float = field(default=-math.inf, init=False)
     _reported_at: float = field(default=-math.inf, init=False)
-    _held: set[str] = field(default_factory=set, init=False)  # jobs this round is sending
+    # Jobs this replica holds: waiting in the hand-off or being sent. The heartbeat keeps
+    # their leases; the database's due jobs never include them.
+    _held: set[str] = field(default_factory=set, init=False)
     _finished: list[dict[str, Any]] = field(default_factory=list, init=False)  # to report
     # Until when the last heartbeat extended every held job's lease (None: not every one).
     _leases_until: datetime | None = field(default=None, init=False)
@@ -99,11 +103,17 @@ class Dispatcher:
     async def queued(self, job: dict[str, Any]) -> None:
         """A job this replica just queued: sent in a coming round. Shoppers' and operators'
         jobs (priority 0) never wait for room; a batch's wait while the hand-off is full."""
+        if self._holds(job):
+            self._held.add(job["_id"])  # its lease runs from now: the heartbeat keeps it
         if job.get("priority") == 0:
             self._urgent.put_nowait(job)
         else:
             await self._bulk.put(job)
         self.wake()
+
+    def _holds(self, job: dict[str, Any]) -> bool:
+        """Whether `job` was stored claimed by this replica (see `queued`)."""
+        return job.get("state") == WORKING and job.get("owner") == self.outbox.owner
 
     def _handed_off(self, limit: int) -> list[dict[str, Any]]:
         jobs: list[dict[str, Any]] = []
@@ -120,7 +130,9 @@ class Dispatcher:
             not jobs or time.monotonic() - self._polled_at >= self.db_poll
         ):
             self._polled_at = time.monotonic()
-            seen = {job["_id"] for job in jobs}
+            # What this replica holds (here, still in the hand-off, or being sent) is not
+            # taken again, even if its lease ran out while the database was away.
+            seen = {job["_id"] for job in jobs} | self._held
             jobs += [job for job in await self.outbox.due(self.batch) if job["_id"] not in seen]
         return jobs
 
@@ -166,11 +178,18 @@ class Dispatcher:
                 limits = jobs[0][1].limits
                 free = await self.limiter.available(mailbox_id, limits, len(jobs))
                 routes = {job["_id"]: route for job, route in jobs[: free.granted]}
-                taken = await self.outbox.claim_many([job for job, _ in jobs[: free.granted]])
+                now = [job for job, _ in jobs[: free.granted]]
+                held = [job for job in now if self._holds(job)]  # handed off: claimed already
+                taken = held + await self.outbox.claim_many(
+                    [job for job in now if not self._holds(job)]
+                )
                 for claimed in taken:
                     self._held.add(claimed["_id"])  # the heartbeat keeps its lease from now
                     sends.append((claimed, routes[claimed["_id"]]))
-                if rest := [job["_id"] for job, _ in jobs[free.granted :]]:
+                later = [job for job, _ in jobs[free.granted :]]
+                if mine := [job["_id"] for job in later if self._holds(job)]:
+                    await self.outbox.release(mine, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
+                if rest := [job["_id"] for job in later if not self._holds(job)]:
                     await self.outbox.defer(rest, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
             # Every send runs to its end before the round does, failing or not: a job stays
             # under the heartbeat for as long as it is being sent.
@@ -178,9 +197,9 @@ class Dispatcher:
                 *(self._send(job, route, limit) for job, route in sends), return_exceptions=True
             )
         finally:
-            # A job claimed but not sent (the round failed) falls out of the heartbeat, and
-            # its lease runs out: another round takes it.
-            self._held.difference_update(job["_id"] for job, _ in sends)
+            # Whatever this round took and did not send (released, or the round failed) is
+            # no longer held: its lease runs out, and another round takes it.
+            self._held.difference_update(job["_id"] for job in due)
         if failed := next((o for o in outcomes if isinstance(o, BaseException)), None):
             raise failed
         await self._report_round()

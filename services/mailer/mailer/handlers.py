@@ -33,7 +33,7 @@ class Jobs(Protocol):
 
     async def get(self, job_id: str) -> dict[str, Any] | None: ...
     async def enqueue(
-        self, job_id: str, job: dict[str, Any], priority: int = 1
+        self, job_id: str, job: dict[str, Any], priority: int = 1, *, hold: bool = False
     ) -> dict[str, Any] | None: ...
 
 
@@ -168,7 +168,10 @@ async def _enqueue(
         "at": now,
         "pdf": pdf.model_dump(mode="json"),  # what a resend composes the e-mail from
     }
-    stored = await deps.jobs.enqueue(send_id, job, priority=priority)
+    # Handed to this replica's dispatcher, the job is stored claimed by this replica (the
+    # dispatcher's heartbeat keeps its lease from the hand-off on): no claim write later.
+    handing_off = deps.queued is not None
+    stored = await deps.jobs.enqueue(send_id, job, priority=priority, hold=handing_off)
     if stored is not None and deps.queued is not None:
         await deps.queued(stored)
     return []
