@@ -111,13 +111,17 @@ class Outbox:
         return await self.jobs.find_one({"_id": job_id})
 
     async def enqueue(
-        self, job_id: str, job: dict[str, Any], priority: int = 1, *, hold: bool = False
+        self,
+        job_id: str,
+        job: dict[str, Any],
+        priority: int = 1,
+        *,
+        hold: timedelta | None = None,
     ) -> dict[str, Any] | None:
         """Add a job once and return it as stored; None if a job with this id exists
         already (a redelivery). With `hold`, the job is stored already claimed by this
-        replica, under a lease (a dispatcher that sends it from memory need not claim it
-        in another write); the caller must keep that lease running until it is sent or
-        released, or it runs out and any replica takes the job up again."""
+        replica, under a lease that long (a dispatcher that sends it from memory need not
+        claim it in another write); once the lease runs out, any replica takes it up."""
         now = self.clock()
         doc = job | {
             "_id": job_id,
@@ -128,8 +132,8 @@ class Outbox:
             "attempts": 0,
             "v": 0,
         }
-        if hold:
-            doc |= {"state": WORKING, "owner": self.owner, "lease_until": now + self.lease}
+        if hold is not None:
+            doc |= {"state": WORKING, "owner": self.owner, "lease_until": now + hold}
         try:
             await (self._writes or self.jobs).insert_one(doc)
         except DuplicateKeyError:

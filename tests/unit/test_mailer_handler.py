@@ -70,6 +70,7 @@ class Mailer:
             publish=publish,
         )
         self.deps.queued = self.dispatcher.queued  # as mailer.__main__ wires it
+        self.deps.handoff_lease = self.dispatcher.handoff_lease
 
     async def run(self, event: events.Envelope, handler=on_pdf_rendered) -> list[dict]:
         """Handle the event, then one dispatch round: every event that came out, decoded."""
@@ -499,10 +500,9 @@ async def test_a_handed_off_job_is_stored_claimed_and_sent_without_a_claim_write
     await on_pdf_rendered(rendered_event(), mailer.deps)
     stored = mailer.job()
     assert stored["state"] == "working" and stored["owner"] == "replica-1"
-    assert stored["lease_until"] > datetime.now(UTC)
-    # held from the hand-off on: the heartbeat extends its lease while it waits
-    until, extended = await outbox.heartbeat(list(mailer.dispatcher._held))
-    assert extended == 1 and mailer.job()["lease_until"] == until
+    hold = stored["lease_until"] - datetime.now(UTC)
+    assert timedelta(seconds=110) < hold <= timedelta(minutes=2)  # the hand-off's lease
+    assert not mailer.dispatcher._held  # not in the heartbeat's write while it waits
     await mailer.dispatcher.round()
     assert len(smtp.messages) == 1 and outbox.claims == 0
     assert mailer.job()["state"] == "done" and not mailer.dispatcher._held
@@ -517,13 +517,25 @@ async def test_a_handed_off_job_whose_lease_ran_out_is_sent_once(mailer, smtp) -
     await on_pdf_rendered(rendered_event(), mailer.deps)
     mailer.job()["lease_until"] = datetime.now(UTC) - timedelta(seconds=1)
     assert [job["_id"] for job in await mailer.outbox.due(10)] == [SEND_ID]
-    # while this replica has it in hand, its own poll leaves it alone
-    [in_hand] = dispatcher._handed_off(10)
-    assert await dispatcher._due() == []
-    await dispatcher.queued(in_hand)  # back in the hand-off: sent by the next round, once
     await dispatcher.round()
     await dispatcher.round()
     assert len(smtp.messages) == 1 and mailer.job()["state"] == "done"
+
+
+async def test_a_job_that_waited_long_in_the_hand_off_is_renewed_or_left(mailer, smtp) -> None:
+    """Less than a lease left of its hold: renewed before it is sent; taken over by another
+    replica meanwhile: left to it."""
+    long_ago = datetime.now(UTC) - timedelta(seconds=100)
+    mailer.deps.jobs = Outbox(mailer.jobs, owner="replica-1", clock=lambda: long_ago)
+    await on_pdf_rendered(rendered_event(), mailer.deps)  # 20 s of its hold left
+    await mailer.dispatcher.round()
+    assert len(smtp.messages) == 1 and mailer.job()["v"] == 2  # renewed, then finished
+    pdf = rendered_payload(invoice_id="inv-2", buyer_email="k2@example.pl")
+    await on_pdf_rendered(rendered_event(pdf, event_id="pdf-2"), mailer.deps)
+    other = f"{TENANT}/inv-2/k2@example.pl"
+    mailer.jobs.docs[other] |= {"owner": "replica-2", "v": 1}  # its hold ran out; taken over
+    await mailer.dispatcher.round()
+    assert len(smtp.messages) == 1 and mailer.job(other)["owner"] == "replica-2"
 
 
 async def test_a_full_hand_off_holds_the_batch_back_but_never_a_shopper(mailer, smtp) -> None:
@@ -587,10 +599,12 @@ class TakenOverOutbox(Outbox):
             self.jobs.docs[job["_id"]] |= {"owner": "replica-2", "v": job["v"] + 1}
         return claimed
 
-    async def enqueue(self, job_id: str, job: dict, priority: int = 1, *, hold: bool = False):
+    async def enqueue(self, job_id: str, job: dict, priority: int = 1, *, hold=None):
         stored = await super().enqueue(job_id, job, priority, hold=hold)
-        if stored is not None and hold:
-            self.jobs.docs[job_id] |= {"owner": "replica-2", "v": stored["v"] + 1}
+        if stored is not None and hold is not None:
+            ran_out = {"lease_until": datetime.now(UTC) - timedelta(seconds=1)}
+            self.jobs.docs[job_id] |= ran_out | {"owner": "replica-2", "v": stored["v"] + 1}
+            stored |= ran_out
         return stored
 
 

@@ -74,6 +74,7 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
             public_base_url=settings.public_base_url,
             default_sender=settings.mail_from,
             queued=dispatcher.queued,
+            handoff_lease=dispatcher.handoff_lease,
         )
         handlers = {
             events.PDF_RENDERED: partial(on_pdf_rendered, deps=deps),

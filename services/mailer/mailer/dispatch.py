@@ -76,20 +76,22 @@ class Dispatcher:
     # makes the pdf.rendered consumer wait, so a backlog stays in Kafka, where it is
     # cheap. The database is still asked every `db_poll` seconds, and whenever the
     # hand-off is empty: for retries, mailbox waits, other replicas' jobs and leases that
-    # ran out. A handed-off job is stored already claimed by this replica (Outbox.enqueue
-    # with hold), and the heartbeat keeps its lease from then on, so a round sends it
-    # without a claim write; a replica that dies leaves its hand-off to whoever finds the
-    # leases run out (itself, at once, if it restarts).
+    # ran out. A batch's handed-off job is stored already claimed by this replica
+    # (Outbox.enqueue with hold), under `handoff_lease`, so a round sends it without a
+    # claim write; a replica that dies leaves its hand-off to whoever finds those leases
+    # run out (itself, at once, if it restarts). The lease is long rather than kept by the
+    # heartbeat: extending up to `handoff_limit` jobs every few seconds was one big write
+    # that every send's record waited behind.
     handoff_limit: int = 1000
+    handoff_lease: timedelta = timedelta(minutes=2)
     db_poll: float = 2.0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _urgent: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     _bulk: asyncio.Queue[dict[str, Any]] = field(init=False)
     _polled_at: float = field(default=-math.inf, init=False)
     _reported_at: float = field(default=-math.inf, init=False)
-    # Jobs this replica holds: waiting in the hand-off or being sent. The heartbeat keeps
-    # their leases; the database's due jobs never include them.
-    _held: set[str] = field(default_factory=set, init=False)
+    _held: set[str] = field(default_factory=set, init=False)  # being sent: the heartbeat's
+    _waiting: set[str] = field(default_factory=set, init=False)  # held in the hand-off
     _finished: list[dict[str, Any]] = field(default_factory=list, init=False)  # to report
     # Until when the last heartbeat extended every held job's lease (None: not every one).
     _leases_until: datetime | None = field(default=None, init=False)
@@ -104,7 +106,7 @@ class Dispatcher:
         """A job this replica just queued: sent in a coming round. Shoppers' and operators'
         jobs (priority 0) never wait for room; a batch's wait while the hand-off is full."""
         if self._holds(job):
-            self._held.add(job["_id"])  # its lease runs from now: the heartbeat keeps it
+            self._waiting.add(job["_id"])
         if job.get("priority") == 0:
             self._urgent.put_nowait(job)
         else:
@@ -120,6 +122,7 @@ class Dispatcher:
         for queue in (self._urgent, self._bulk):
             while len(jobs) < limit and not queue.empty():
                 jobs.append(queue.get_nowait())
+        self._waiting.difference_update(job["_id"] for job in jobs)
         return jobs
 
     async def _due(self) -> list[dict[str, Any]]:
@@ -132,7 +135,7 @@ class Dispatcher:
             self._polled_at = time.monotonic()
             # What this replica holds (here, still in the hand-off, or being sent) is not
             # taken again, even if its lease ran out while the database was away.
-            seen = {job["_id"] for job in jobs} | self._held
+            seen = {job["_id"] for job in jobs} | self._held | self._waiting
             jobs += [job for job in await self.outbox.due(self.batch) if job["_id"] not in seen]
         return jobs
 
@@ -179,7 +182,7 @@ class Dispatcher:
                 free = await self.limiter.available(mailbox_id, limits, len(jobs))
                 routes = {job["_id"]: route for job, route in jobs[: free.granted]}
                 now = [job for job, _ in jobs[: free.granted]]
-                held = [job for job in now if self._holds(job)]  # handed off: claimed already
+                held = await self._still_held([job for job in now if self._holds(job)])
                 taken = held + await self.outbox.claim_many(
                     [job for job in now if not self._holds(job)]
                 )
@@ -204,6 +207,21 @@ class Dispatcher:
             raise failed
         await self._report_round()
         return settled + len(sends)
+
+    async def _still_held(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Handed-off jobs (stored claimed by this replica), ready to be sent under the
+        heartbeat like claimed ones: a job that waited so long that less than a lease is
+        left of its hold is renewed first, and one another replica took over is dropped."""
+        ready = []
+        for job in jobs:
+            until = job["lease_until"]
+            if until.tzinfo is None:
+                until = until.replace(tzinfo=UTC)
+            if until - datetime.now(UTC) < self.outbox.lease:
+                job = await self.outbox.renew(job)
+            if job is not None:
+                ready.append(job)
+        return ready
 
     async def _send(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
         try:

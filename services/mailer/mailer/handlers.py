@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any, Protocol
 
@@ -33,7 +33,12 @@ class Jobs(Protocol):
 
     async def get(self, job_id: str) -> dict[str, Any] | None: ...
     async def enqueue(
-        self, job_id: str, job: dict[str, Any], priority: int = 1, *, hold: bool = False
+        self,
+        job_id: str,
+        job: dict[str, Any],
+        priority: int = 1,
+        *,
+        hold: timedelta | None = None,
     ) -> dict[str, Any] | None: ...
 
 
@@ -63,6 +68,9 @@ class Deps:
     message_domain: str = "einvoice.local"
     # hands a queued job to this replica's dispatcher (mailer.dispatch.Dispatcher.queued)
     queued: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    # how long a batch's job handed to `queued` is stored claimed by this replica
+    # (mailer.dispatch.Dispatcher.handoff_lease); None: stored queued, claimed when sent
+    handoff_lease: timedelta | None = None
 
 
 # Shoppers wait at a phone for their invoice, and an operator's resend is a person waiting
@@ -168,10 +176,11 @@ async def _enqueue(
         "at": now,
         "pdf": pdf.model_dump(mode="json"),  # what a resend composes the e-mail from
     }
-    # Handed to this replica's dispatcher, the job is stored claimed by this replica (the
-    # dispatcher's heartbeat keeps its lease from the hand-off on): no claim write later.
-    handing_off = deps.queued is not None
-    stored = await deps.jobs.enqueue(send_id, job, priority=priority, hold=handing_off)
+    # A batch's job handed to this replica's dispatcher is stored claimed by this replica,
+    # under a lease long enough for the hand-off's wait: no claim write later. A shopper's
+    # or operator's job stays queued, for any replica to take at once should this one die.
+    hold = deps.handoff_lease if deps.queued is not None and priority == BULK else None
+    stored = await deps.jobs.enqueue(send_id, job, priority=priority, hold=hold)
     if stored is not None and deps.queued is not None:
         await deps.queued(stored)
     return []
