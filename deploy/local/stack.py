@@ -709,7 +709,7 @@ class SecantusDB(Part):
             capture_output=True,
             text=True,
         ).stdout.strip()
-        return f"SecantusDB {out} (PyPI secantusdb, secantusd-py)"
+        return f"SecantusDB {out} (PyPI secantusdb, secantusd-py with its catalog cached)"
 
     def command(self) -> list[str]:
         # secantusd-py with its catalog reads cached (serve.py; ADR 0009, update):
