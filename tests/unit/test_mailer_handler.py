@@ -454,13 +454,18 @@ async def test_a_resend_mails_a_new_link_and_revokes_the_old_ones(mailer, smtp, 
 
 
 class CountingOutbox(Outbox):
-    """Counts the rounds that asked the database what is due."""
+    """Counts the rounds that asked the database what is due, and the jobs claimed."""
 
     polls = 0
+    claims = 0
 
     async def due(self, limit: int) -> list[dict]:
         self.polls += 1
         return await super().due(limit)
+
+    async def claim_many(self, jobs: list[dict]) -> list[dict]:
+        self.claims += len(jobs)
+        return await super().claim_many(jobs)
 
 
 async def test_a_round_sends_what_this_replica_queued_without_asking_the_database(
@@ -484,18 +489,10 @@ async def test_a_round_sends_what_this_replica_queued_without_asking_the_databas
     assert outbox.polls == 2 and len(smtp.messages) == 6  # and nothing is sent twice
 
 
-class ClaimCountingOutbox(Outbox):
-    claims = 0
-
-    async def claim_many(self, jobs: list[dict]) -> list[dict]:
-        self.claims += len(jobs)
-        return await super().claim_many(jobs)
-
-
 async def test_a_handed_off_job_is_stored_claimed_and_sent_without_a_claim_write(
     mailer, smtp
 ) -> None:
-    outbox = ClaimCountingOutbox(mailer.jobs, owner="replica-1")
+    outbox = CountingOutbox(mailer.jobs, owner="replica-1")
     mailer.deps.jobs = mailer.dispatcher.outbox = outbox
     await on_pdf_rendered(rendered_event(), mailer.deps)
     stored = mailer.job()

@@ -117,6 +117,13 @@ class Dispatcher:
         """Whether `job` was stored claimed by this replica (see `queued`)."""
         return job.get("state") == WORKING and job.get("owner") == self.outbox.owner
 
+    def _split(
+        self, jobs: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(the jobs this replica holds already, the others)."""
+        held = [job for job in jobs if self._holds(job)]
+        return held, [job for job in jobs if not self._holds(job)]
+
     def _handed_off(self, limit: int) -> list[dict[str, Any]]:
         jobs: list[dict[str, Any]] = []
         for queue in (self._urgent, self._bulk):
@@ -181,19 +188,18 @@ class Dispatcher:
                 limits = jobs[0][1].limits
                 free = await self.limiter.available(mailbox_id, limits, len(jobs))
                 routes = {job["_id"]: route for job, route in jobs[: free.granted]}
-                now = [job for job, _ in jobs[: free.granted]]
-                held = await self._still_held([job for job in now if self._holds(job)])
-                taken = held + await self.outbox.claim_many(
-                    [job for job in now if not self._holds(job)]
-                )
+                held, unclaimed = self._split([job for job, _ in jobs[: free.granted]])
+                taken = await self._still_held(held) + await self.outbox.claim_many(unclaimed)
                 for claimed in taken:
                     self._held.add(claimed["_id"])  # the heartbeat keeps its lease from now
                     sends.append((claimed, routes[claimed["_id"]]))
-                later = [job for job, _ in jobs[free.granted :]]
-                if mine := [job["_id"] for job in later if self._holds(job)]:
-                    await self.outbox.release(mine, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
-                if rest := [job["_id"] for job in later if not self._holds(job)]:
-                    await self.outbox.defer(rest, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
+                mine, rest = self._split([job for job, _ in jobs[free.granted :]])
+                if mine:
+                    ids = [job["_id"] for job in mine]
+                    await self.outbox.release(ids, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
+                if rest:
+                    ids = [job["_id"] for job in rest]
+                    await self.outbox.defer(ids, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
             # Every send runs to its end before the round does, failing or not: a job stays
             # under the heartbeat for as long as it is being sent.
             outcomes = await asyncio.gather(
@@ -214,10 +220,7 @@ class Dispatcher:
         left of its hold is renewed first, and one another replica took over is dropped."""
         ready = []
         for job in jobs:
-            until = job["lease_until"]
-            if until.tzinfo is None:
-                until = until.replace(tzinfo=UTC)
-            if until - datetime.now(UTC) < self.outbox.lease:
+            if _aware(job["lease_until"]) - datetime.now(UTC) < self.outbox.lease:
                 job = await self.outbox.renew(job)
             if job is not None:
                 ready.append(job)
@@ -271,8 +274,8 @@ class Dispatcher:
         here first; None if another replica took the job over meanwhile (it must not be
         sent twice)."""
         until = job.get("lease_until")
-        if until is not None and until.tzinfo is None:
-            until = until.replace(tzinfo=UTC)
+        if until is not None:
+            until = _aware(until)
         if self._leases_until is not None and (until is None or self._leases_until > until):
             until = self._leases_until
         if until is not None and until - datetime.now(UTC) >= LEASE_MARGIN:
@@ -327,10 +330,7 @@ class Dispatcher:
 
     async def _retry_later(self, job: dict[str, Any], reason: str) -> None:
         STAGE_FAILURES.labels("mailer", "mail", "temporary").inc()
-        started = job["created_at"]
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=UTC)
-        if datetime.now(UTC) - started > self.give_up_after:
+        if datetime.now(UTC) - _aware(job["created_at"]) > self.give_up_after:
             hours = self.give_up_after.total_seconds() / 3600
             await self._finish(
                 job, FAILED, {"reason": f"temporary failures for {hours:g} h; last: {reason}"}
@@ -367,6 +367,11 @@ class Dispatcher:
             await self.outbox.mark_published([job["_id"] for job in jobs])
             if len(jobs) < self.batch:
                 return
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored time as UTC (a naive one is UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def route_for(

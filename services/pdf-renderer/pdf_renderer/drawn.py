@@ -115,16 +115,8 @@ class _ReusedSubsets(TTFontFace):
     """A font face that builds and compresses each distinct embedded subset once: an
     invoice whose characters give the same subset as an earlier one reuses its bytes."""
 
-    KEEP = 16  # distinct subsets remembered per face (a foreign name makes a new one)
-
     def makeSubset(self, subset: list[int]) -> bytes:  # noqa: N802 - ReportLab's name
-        made: dict[tuple[int, ...], bytes] = self.__dict__.setdefault("_made", {})
-        key = tuple(subset)
-        if (data := made.get(key)) is None:
-            if len(made) >= self.KEEP:
-                made.clear()
-            data = made[key] = super().makeSubset(subset)
-        return data
+        return _subset_bytes(self, tuple(subset))
 
     def addSubsetObjects(self, doc: Any, fontname: str, subset: list[int]) -> Any:  # noqa: N802
         descriptor = super().addSubsetObjects(doc, fontname, subset)
@@ -134,22 +126,19 @@ class _ReusedSubsets(TTFontFace):
         return descriptor
 
 
+# Distinct subsets remembered per worker (a foreign name makes a new one). The faces are
+# the two registered fonts, alive as long as the process.
+@functools.lru_cache(maxsize=32)
+def _subset_bytes(face: _ReusedSubsets, subset: tuple[int, ...]) -> bytes:
+    return TTFontFace.makeSubset(face, list(subset))
+
+
 class _FlateOnce:
     """ReportLab's FlateDecode filter, remembering the last few results: a reused subset's
     bytes are the same object every time, so looking them up costs nothing."""
 
     pdfname = "FlateDecode"
-
-    def __init__(self, keep: int = 32) -> None:
-        self._keep = keep
-        self._done: dict[bytes, bytes] = {}
-
-    def encode(self, data: bytes) -> bytes:
-        if (packed := self._done.get(data)) is None:
-            if len(self._done) >= self._keep:
-                self._done.clear()
-            packed = self._done[data] = zlib.compress(data)
-        return packed
+    encode = staticmethod(functools.lru_cache(maxsize=32)(zlib.compress))
 
     def decode(self, encoded: bytes) -> bytes:
         return zlib.decompress(encoded)
