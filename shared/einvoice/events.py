@@ -324,6 +324,11 @@ class InvoiceOpened(EventModel):
         description="What only a person's browser sends: accept-language, sec-fetch-user "
         "(a click), landing-cookie (the landing page was shown before the download).",
     )
+    operator_view: bool = Field(
+        default=False,
+        description="The browser belongs to an operator of the invoice's tenant (it signed "
+        "in to the operator pages): recorded, never a confirmation.",
+    )
 
 
 class InvoiceConfirmed(EventModel):

@@ -107,6 +107,50 @@ async def test_scanners_are_recorded_but_only_a_person_confirms(tenant: Tenant) 
     )
 
 
+async def _sign_in(operator: httpx.AsyncClient, tenant: Tenant) -> None:
+    login = await operator.get("/operator")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', login.text).group(1)
+    signed_in = await operator.post(
+        "/operator/login", data={"api_key": tenant.api_key, "csrf": csrf}
+    )
+    assert signed_in.status_code == 303
+
+
+async def test_the_operators_own_download_never_counts(tenant: Tenant) -> None:
+    """An operator who opens a customer's link in the browser they signed in with (to check
+    what the customer sees) is recorded, marked, and confirms nothing, also after signing out."""
+    domain = f"operator-view.{tenant.email_domain}"
+    invoices = demo_invoices(1, seed=73, email_domain=domain, series="OPVIEW/2026/11")
+    async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth) as client:
+        accepted = await client.post("/api/v1/batches", json={"invoices": invoices})
+    batch_id = accepted.json()["batch_id"]
+    mails = await eventually(lambda: mails_to(domain), timeout=90, what="the e-mail")
+    link = LINK.search(mails[0]["text"]).group(0)
+
+    async with httpx.AsyncClient(base_url=GATEWAY, headers=BROWSER) as operator:
+        await _sign_in(operator, tenant)
+        csrf = re.search(
+            r'name="csrf" value="([^"]+)"', (await operator.get("/operator")).text
+        ).group(1)
+        await operator.post("/operator/logout", data={"csrf": csrf})
+        assert (await operator.get(link)).status_code == 200
+        downloaded = await operator.post(f"{link}/download", headers={"Sec-Fetch-User": "?1"})
+        assert downloaded.status_code == 200
+        assert downloaded.content.startswith(b"%PDF")
+
+        [row] = await eventually(
+            lambda: _at_least(tenant, batch_id, 1, include_flagged="true"),
+            timeout=30,
+            what="the operator's open to be recorded",
+        )
+        assert row["flags"] == ["operator_view"] and row["counted"] is False
+        assert await _confirmations(tenant, batch_id) == [], "the operator confirms nothing"
+
+        await _sign_in(operator, tenant)
+        page = await operator.get("/operator/confirmations", params={"batch_id": batch_id})
+        assert "operator (nie liczy się)" in page.text
+
+
 async def _at_least(tenant: Tenant, batch_id: str, count: int, **params: str) -> list | None:
     rows = await _confirmations(tenant, batch_id, **params)
     return rows if len(rows) >= count else None
@@ -123,9 +167,7 @@ async def test_a_resent_email_brings_a_new_link_and_the_old_one_stops(tenant: Te
     old_link = LINK.search(first[0]["text"]).group(0)
 
     async with httpx.AsyncClient(base_url=GATEWAY) as operator:
-        login = await operator.get("/operator")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', login.text).group(1)
-        await operator.post("/operator/login", data={"api_key": tenant.api_key, "csrf": csrf})
+        await _sign_in(operator, tenant)
         page = await operator.get(f"/operator/batches/{batch_id}")
         invoice_id = re.search(r"/operator/invoices/([^/]+)/resend", page.text).group(1)
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)

@@ -382,6 +382,7 @@ SAFE_LINKS_IP = "40.92.12.7"  # Microsoft Exchange Online Protection
         ({"user_agent": None}, ["scanner_agent"]),
         ({"browser_signals": []}, ["no_browser_behaviour"]),
         ({"ip": SAFE_LINKS_IP}, ["datacentre_right_after_sending"]),
+        ({"operator_view": True}, ["operator_view"]),
     ],
 )
 async def test_a_scanners_open_is_recorded_but_confirms_nothing(

@@ -16,6 +16,7 @@ from einvoice.log import get_logger
 from einvoice.sealing import same_secret
 from gateway.deps import ClientIpDep, StateDep
 from gateway.pages import render
+from gateway.state import AppState
 
 router = APIRouter(tags=["links"])
 log = get_logger(__name__)
@@ -58,6 +59,29 @@ def _seen(state: StateDep, token: str) -> str:
     return hmac.new(key, b"seen:" + token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+# Set on every operator sign-in and kept after sign-out: this browser belongs to an operator
+# of the tenant, so its downloads through customers' links are recorded but never count.
+OPERATOR_MARK = "einvoice_operator_browser"
+OPERATOR_MARK_AGE = 365 * 24 * 3600
+
+
+def operator_mark(state: AppState, tenant_id: str) -> str:
+    key = state.settings.session_secret.get_secret_value().encode()
+    return hmac.new(key, b"operator:" + tenant_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def mark_operator_browser(response: Response, state: AppState, tenant_id: str) -> None:
+    response.set_cookie(
+        OPERATOR_MARK,
+        operator_mark(state, tenant_id),
+        max_age=OPERATOR_MARK_AGE,
+        path="/i/",
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.environment != "local",
+    )
+
+
 def browser_signals(request: Request, state: StateDep, token: str) -> list[str]:
     """What a person's browser sends with the download and a script rarely does."""
     signals = []
@@ -86,6 +110,9 @@ async def download(token: str, request: Request, state: StateDep, ip: ClientIpDe
         ip=ip,
         user_agent=(request.headers.get("user-agent") or "")[:512] or None,
         browser_signals=browser_signals(request, state, token),
+        operator_view=same_secret(
+            operator_mark(state, link["tenant_id"]), request.cookies.get(OPERATOR_MARK, "")
+        ),
     )
     event = events.envelope(
         events.INVOICE_OPENED, opened, tenant_id=link["tenant_id"], correlation_id=link["batch_id"]

@@ -2,7 +2,8 @@
 
 The operator signs in with the tenant's API key; the session lives on the server (the cookie
 holds a random id) and remembers which key opened it.
-Views and downloads here are never recorded as the customer's opens.
+Views and downloads here are never recorded as the customer's opens, and signing in marks
+the browser so that its downloads through a customer's link never count either.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from einvoice.bus import Outgoing, publish
 from einvoice.sealing import same_secret
 from einvoice.tenants import hash_api_key
 from gateway.deps import StateDep
+from gateway.links import mark_operator_browser
 from gateway.pages import render
 from gateway.spreadsheet import safe_cell, spreadsheet_csv
 from gateway.state import AppState
@@ -110,6 +112,7 @@ async def login(
         samesite="strict",
         secure=state.settings.environment != "local",
     )
+    mark_operator_browser(response, state, tenant.tenant_id)
     return response
 
 

@@ -1,7 +1,8 @@
 """Is an open a person, or a link scanner? Microsoft Safe Links, Barracuda, Mimecast,
 Proofpoint and the like fetch every link of a message seconds after it arrives; an open they
 cause must not confirm an invoice nobody read. Pure: the open, when its mail was sent, and
-the known ranges in; the reasons to doubt it out (empty: a real open)."""
+the known ranges in; the reasons to doubt it out (empty: a real open). The tenant's own
+operators opening a customer's link are recorded the same way and never count."""
 
 from __future__ import annotations
 
@@ -57,4 +58,6 @@ def scanner_flags(
         flags.append("datacentre_right_after_sending")
     if not opened.browser_signals:
         flags.append("no_browser_behaviour")
+    if opened.operator_view:
+        flags.append("operator_view")
     return flags
