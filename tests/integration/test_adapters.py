@@ -10,10 +10,10 @@ from email.message import EmailMessage
 import pytest
 
 from einvoice import events
-from einvoice.bus import make_producer
+from einvoice.bus import TransientError, make_producer
 from einvoice.mongo import mongo_client
 from einvoice.settings import Settings
-from einvoice.storage import ObjectStore, s3_client
+from einvoice.storage import object_store
 from einvoice.tenants import TenantDirectory, hash_api_key, publish_tenant
 from invoice_builder.adapters import MongoInvoices
 from mailer.adapters import SmtpSender
@@ -68,7 +68,7 @@ async def test_reverse_dns_resolves_loopback_and_gives_up_quickly() -> None:
 
 async def test_object_store_round_trip(stack: dict[str, str]) -> None:
     settings = Settings(**stack)
-    store = ObjectStore(s3_client(settings), f"it-{uuid.uuid4().hex[:8]}")
+    store = object_store(settings, f"it-{uuid.uuid4().hex[:8]}")
     await store.ensure_bucket()
     await store.ensure_bucket()  # idempotent
     assert await store.head("a/b.pdf") is None
@@ -80,6 +80,22 @@ async def test_object_store_round_trip(stack: dict[str, str]) -> None:
     assert await store.put("a/b.pdf", b"other", "application/pdf", {}, only_new=True) is False
     assert await store.get("a/b.pdf") == b"%PDF-1.4 test"
     assert await store.put("a/c.pdf", b"new", "application/pdf", {}, only_new=True) is True
+
+
+async def test_object_store_errors_say_what_to_do(stack: dict[str, str]) -> None:
+    """Unreachable storage is a TransientError (the consumer retries with backoff); a
+    missing object and metadata S3 cannot carry are the caller's errors."""
+    settings = Settings(**stack)
+    store = object_store(settings, f"it-{uuid.uuid4().hex[:8]}")
+    await store.ensure_bucket()
+    with pytest.raises(FileNotFoundError):
+        await store.get("missing.pdf")
+    with pytest.raises(ValueError, match="ASCII"):
+        await store.put("a.pdf", b"x", "application/pdf", {"number": "FV/ż"})
+    closed_port = Settings(**(stack | {"s3_endpoint": "http://127.0.0.1:9"}))
+    with pytest.raises(TransientError, match="object storage"):
+        await object_store(closed_port, store.bucket).put("a.pdf", b"x", "application/pdf", {})
+    await store.close()
 
 
 async def test_smtp_sender_delivers_polish_mail_to_maildev(stack: dict[str, str]) -> None:

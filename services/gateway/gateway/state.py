@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 
 from einvoice.bus import make_producer
 from einvoice.mongo import mongo_client, service_db
-from einvoice.storage import ObjectStore, s3_client
+from einvoice.storage import ObjectStore, object_store
 from einvoice.tenants import TenantDirectory
 from gateway.accounts.ratelimit import RateLimiter
 from gateway.accounts.sessions import SessionStore
@@ -43,9 +43,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     mongo = mongo_client(settings)
     await producer.start()
     await tenants.start()
-    app.state.app = AppState(
-        settings, producer, mongo, ObjectStore(s3_client(settings), settings.s3_bucket), tenants
-    )
+    app.state.app = AppState(settings, producer, mongo, object_store(settings), tenants)
     gateway_db = service_db(mongo, "gateway")
     app.state.app.accounts = AccountStore(gateway_db)
     app.state.app.rate_limiter = RateLimiter(gateway_db[RATE_LIMITS])
@@ -59,3 +57,4 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await tenants.stop()
         await producer.stop()
         await mongo.close()
+        await app.state.app.store.close()

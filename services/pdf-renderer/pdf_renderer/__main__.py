@@ -9,7 +9,7 @@ from functools import partial
 
 from einvoice import events
 from einvoice.service import run_service
-from einvoice.storage import ObjectStore, s3_client
+from einvoice.storage import object_store
 from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from pdf_renderer.config import RendererSettings
@@ -20,7 +20,7 @@ SERVICE = "pdf-renderer"
 
 
 async def main(settings: RendererSettings, stop: asyncio.Event) -> None:
-    store = ObjectStore(s3_client(settings), settings.s3_bucket)
+    store = object_store(settings)
     await store.ensure_bucket()
     tenants = TenantDirectory(settings.kafka_bootstrap)
     await tenants.start()
@@ -48,6 +48,7 @@ async def main(settings: RendererSettings, stop: asyncio.Event) -> None:
             )
     finally:
         await tenants.stop()
+        await store.close()
 
 
 def run() -> None:
