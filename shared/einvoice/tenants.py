@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
 from einvoice import events
+from einvoice.bus import FETCH_MAX_WAIT_MS
 from einvoice.log import get_logger
 from einvoice.topics import partitions_of
 
@@ -91,6 +92,7 @@ class TenantDirectory:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
         )
         await self._consumer.start()
         partitions = await partitions_of(self._consumer, events.TENANT_CONFIG)
