@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ctypes
 import functools
-import gc
 import io
 import itertools
 import logging
@@ -43,6 +41,7 @@ from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.pdfgen.canvas import Canvas
 
 from einvoice.events import Branding, InvoiceIssued
+from einvoice.memory import trim_heap
 from einvoice.samples import sample_invoice
 from pdf_renderer.render import FONT_BOLD, FONT_REGULAR, render_invoice_pdf
 from pdf_renderer.view import invoice_view
@@ -580,12 +579,4 @@ def render_for(invoice: InvoiceIssued, branding: Branding | None = None) -> byte
         return render_invoice_pdf_drawn(invoice, branding)
     finally:
         if next(_renders) % TRIM_EVERY == 0:
-            _trim_heap()
-
-
-def _trim_heap() -> None:
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (AttributeError, OSError):  # not glibc: nothing to trim
-        pass
+            trim_heap()
