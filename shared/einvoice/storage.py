@@ -2,14 +2,14 @@
 
 Objects are written and read through obstore (Rust's `object_store`, async, no worker
 thread): a 50 kB PUT costs it about a third of boto3's CPU, which counted at 100 invoices a
-second (ADR 0010). boto3 stays for what obstore does not do: creating the bucket, and the
+second (ADR 0011). boto3 stays for what obstore does not do: creating the bucket, and the
 tools and tests that look into the bucket.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -96,7 +96,6 @@ class ObjectStore:
     store: Any  # obstore's S3Store
     bucket: str
     admin: Any = None  # () -> a boto3 client, for creating the bucket
-    _closed: bool = field(default=False, init=False)
 
     async def ensure_bucket(self) -> None:
         if self.admin is None:
@@ -166,7 +165,6 @@ class ObjectStore:
         """Let go of the connections before the interpreter exits (obstore's runtime can
         abort a process that exits with connections still open)."""
         self.store = None
-        self._closed = True
         await asyncio.sleep(0)
 
     @staticmethod
