@@ -11,7 +11,7 @@ import pytest
 
 from einvoice.demo import demo_invoices
 from tests.conftest import Tenant
-from tests.support import GATEWAY, eventually, mails_to
+from tests.support import CSRF_FIELD, GATEWAY, eventually, mails_to, operator_session
 
 pytestmark = [pytest.mark.e2e]
 
@@ -107,15 +107,6 @@ async def test_scanners_are_recorded_but_only_a_person_confirms(tenant: Tenant) 
     )
 
 
-async def _sign_in(operator: httpx.AsyncClient, tenant: Tenant) -> None:
-    login = await operator.get("/operator")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', login.text).group(1)
-    signed_in = await operator.post(
-        "/operator/login", data={"api_key": tenant.api_key, "csrf": csrf}
-    )
-    assert signed_in.status_code == 303
-
-
 async def test_the_operators_own_download_never_counts(tenant: Tenant) -> None:
     """An operator who opens a customer's link in the browser they signed in with (to check
     what the customer sees) is recorded, marked, and confirms nothing, also after signing out."""
@@ -127,26 +118,25 @@ async def test_the_operators_own_download_never_counts(tenant: Tenant) -> None:
     mails = await eventually(lambda: mails_to(domain), timeout=90, what="the e-mail")
     link = LINK.search(mails[0]["text"]).group(0)
 
-    async with httpx.AsyncClient(base_url=GATEWAY, headers=BROWSER) as operator:
-        await _sign_in(operator, tenant)
-        csrf = re.search(
-            r'name="csrf" value="([^"]+)"', (await operator.get("/operator")).text
-        ).group(1)
+    async with operator_session(tenant.api_key) as operator:
+        csrf = CSRF_FIELD.search((await operator.get("/operator")).text).group(1)
         await operator.post("/operator/logout", data={"csrf": csrf})
-        assert (await operator.get(link)).status_code == 200
-        downloaded = await operator.post(f"{link}/download", headers={"Sec-Fetch-User": "?1"})
+        assert (await operator.get(link, headers=BROWSER)).status_code == 200
+        downloaded = await operator.post(
+            f"{link}/download", headers=BROWSER | {"Sec-Fetch-User": "?1"}
+        )
         assert downloaded.status_code == 200
         assert downloaded.content.startswith(b"%PDF")
 
-        [row] = await eventually(
-            lambda: _at_least(tenant, batch_id, 1, include_flagged="true"),
-            timeout=30,
-            what="the operator's open to be recorded",
-        )
-        assert row["flags"] == ["operator_view"] and row["counted"] is False
-        assert await _confirmations(tenant, batch_id) == [], "the operator confirms nothing"
+    [row] = await eventually(
+        lambda: _at_least(tenant, batch_id, 1, include_flagged="true"),
+        timeout=30,
+        what="the operator's open to be recorded",
+    )
+    assert row["flags"] == ["operator_view"] and row["counted"] is False
+    assert await _confirmations(tenant, batch_id) == [], "the operator confirms nothing"
 
-        await _sign_in(operator, tenant)
+    async with operator_session(tenant.api_key) as operator:
         page = await operator.get("/operator/confirmations", params={"batch_id": batch_id})
         assert "operator (nie liczy się)" in page.text
 
@@ -166,11 +156,10 @@ async def test_a_resent_email_brings_a_new_link_and_the_old_one_stops(tenant: Te
     first = await eventually(lambda: mails_to(domain), timeout=90, what="the first e-mail")
     old_link = LINK.search(first[0]["text"]).group(0)
 
-    async with httpx.AsyncClient(base_url=GATEWAY) as operator:
-        await _sign_in(operator, tenant)
+    async with operator_session(tenant.api_key) as operator:
         page = await operator.get(f"/operator/batches/{batch_id}")
         invoice_id = re.search(r"/operator/invoices/([^/]+)/resend", page.text).group(1)
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        csrf = CSRF_FIELD.search(page.text).group(1)
         resent = await operator.post(f"/operator/invoices/{invoice_id}/resend", data={"csrf": csrf})
         assert resent.status_code == 303
 
