@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
-from einvoice import demo, events
+from einvoice import events
 from einvoice.bus import make_producer
 from einvoice.tenants import hash_api_key, publish_tenant
+from einvoice_tools import demo
 from tests.support import (
     GATEWAY,
     LAUNCHER_SCRIPT,
@@ -47,7 +48,7 @@ def stack() -> dict[str, str]:
     """Kafka, SeaweedFS, SecantusDB and maildev, with the platform's topics."""
     already = {name for name, port in STACK_PORTS.items() if port_open(port)}
     _run(str(STACK_SCRIPT), "up")
-    _run("-m", "einvoice.cli", "create-topics")
+    _run("-m", "einvoice_tools.cli", "create-topics")
     yield local_settings()
     started = sorted(set(STACK_PORTS) - already)
     if started and not KEEP:

@@ -92,7 +92,7 @@ LANE_TOPICS = tuple(t + INTERACTIVE_SUFFIX for t in LANED_TOPICS)
 TOPIC_PARTITIONS: dict[str, int] = {topic: 6 for topic in (*EVENT_TOPICS, *LANE_TOPICS)}
 TOPIC_PARTITIONS |= {dlq_topic(topic): 1 for topic in (*EVENT_TOPICS, *LANE_TOPICS)}
 TOPIC_PARTITIONS[TENANT_CONFIG] = 1
-# Which dead letters `einvoice dlq replay` sent back (einvoice.dlq), keyed by dead letter.
+# Which dead letters `einvoice dlq replay` sent back (einvoice_tools.dlq), keyed by dead letter.
 DLQ_REPLAYED = "dlq.replayed"
 TOPIC_PARTITIONS[DLQ_REPLAYED] = 1
 COMPACTED_TOPICS = frozenset({TENANT_CONFIG, DLQ_REPLAYED})

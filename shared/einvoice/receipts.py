@@ -1,32 +1,24 @@
 """Receipts from the tills: one intake function for every path (the gateway's POS API, the
-CLI's till simulator), the receipt codes printed on the paper, and the read model of the
-receipts receipt-ingest stores (it is their only writer; this module only reads them)."""
+CLI's till simulator) and the receipt codes printed on the paper. The receipts receipt-ingest
+stores are read through `einvoice.readmodels.receipts`."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
-import segno
 from pydantic import ValidationError
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.collection import AsyncCollection
 from stdnum.pl import nip as nip_checksum
 
 from einvoice import events
-from einvoice.mongo import service_db
 
 MAX_RECEIPTS = 500
-RECEIPTS = "receipts"  # receipt-ingest's collection
 _RECEIPT_NS = uuid.UUID("3b0d6f4e-8a57-4c1e-b2f9-5d7e1a9c4f21")
 # Crockford's base32: no I, L, O, U, so a code survives being read aloud or typed.
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_CROCKFORD_TYPOS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
 
 def receipt_id_for(
@@ -67,14 +59,6 @@ def format_code(code: str) -> str:
 
 def code_sha256(code: str) -> str:
     return hashlib.sha256(normalise_code(code).encode()).hexdigest()
-
-
-def qr_png(code: str, *, scale: int = 8) -> bytes:
-    """The receipt code as a QR code (PNG), the way a till prints it for phones to scan."""
-    qr = segno.make_qr(normalise_code(code), error="m")
-    out = io.BytesIO()
-    qr.save(out, kind="png", scale=scale, border=4)
-    return out.getvalue()
 
 
 def normalise_nip(value: str) -> str | None:
@@ -144,60 +128,3 @@ def receipt_event(chain_id: str, payload: Any) -> tuple[events.Envelope | None, 
     if size > events.MAX_EVENT_BYTES:
         return None, [f"<root>: the receipt takes {size} bytes, over {events.MAX_EVENT_BYTES}"]
     return env, []
-
-
-# --- read model ---------------------------------------------------------------------------
-
-
-def receipts_collection(client: AsyncMongoClient) -> AsyncCollection:
-    return service_db(client, "receipt-ingest")[RECEIPTS]
-
-
-def _code_candidates(code: str) -> list[str]:
-    plain = normalise_code(code)
-    if not (10 <= len(plain) <= 32 and plain.isascii() and plain.isalnum()):
-        return []
-    typo_fixed = plain.translate(_CROCKFORD_TYPOS)  # a shopper typed O for 0, I or L for 1
-    return [plain] if typo_fixed == plain else [plain, typo_fixed]
-
-
-def receipt_view(doc: dict[str, Any]) -> dict[str, Any]:
-    """A stored receipt as the gateway shows it: each line with its invoiced and remaining
-    quantities; no code, no internal fields."""
-    receipt = doc["receipt"]
-    lines = []
-    for index, (line, done) in enumerate(zip(receipt["lines"], doc["invoiced"], strict=True)):
-        invoiced = Decimal(str(done))
-        remaining = Decimal(line["quantity"]) - invoiced
-        lines.append(
-            {k: line[k] for k in ("name", "quantity", "unit", "unit_gross", "vat_rate", "gross")}
-            | {"index": index, "invoiced": str(invoiced), "remaining": str(remaining)}
-        )
-    keep = ("receipt_id", "store_id", "till_id", "number", "issued_at", "payment_method")
-    return {k: receipt[k] for k in keep} | {
-        "chain_id": doc["tenant_id"],
-        "buyer_nip": doc.get("buyer_nip"),
-        "totals": receipt["totals"],
-        "total_gross": receipt["total_gross"],
-        "claimed_by": doc.get("claimed_by"),
-        "lines": lines,
-    }
-
-
-async def find_receipt_by_code(
-    client: AsyncMongoClient, chain_id: str | None, code: str
-) -> dict[str, Any] | None:
-    """The receipt with this code (as printed or typed: dashes, spaces, case and Crockford's
-    O/0, I/1, L/1 do not matter), in `chain_id` or, when None, in any chain. Looked up by
-    the code's hash. None if absent, or if the code is ambiguous across chains."""
-    collection = receipts_collection(client)
-    for candidate in _code_candidates(code):
-        query: dict[str, Any] = {"code_sha256": code_sha256(candidate)}
-        if chain_id is not None:
-            query["tenant_id"] = chain_id
-        found = await collection.find(query).limit(2).to_list(2)
-        if len(found) == 1:
-            return receipt_view(found[0])
-        if found:
-            return None
-    return None

@@ -12,7 +12,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from einvoice import events, readmodels
+from einvoice import events
+from einvoice.readmodels import tracking
 from gateway import chain
 from gateway.accounts import deps as account_deps
 from gateway.accounts.sessions import Session
@@ -20,7 +21,7 @@ from gateway.accounts.store import Account
 from gateway.accounts.web import page_error
 from gateway.config import GatewaySettings
 from gateway.deps import get_state
-from tests.unit.test_accounts_fakedb import T0
+from tests.support.clock import T0
 
 TENANT = events.TenantConfig(
     tenant_id="chain-x",
@@ -80,8 +81,8 @@ def calls(monkeypatch) -> list[dict[str, Any]]:
         found = [r for r in ROWS if r["invoice_id"] == invoice_id and r["tenant_id"] == tenant_id]
         return dict(found[0]) if found else None
 
-    monkeypatch.setattr(readmodels, "chain_invoices", chain_invoices)
-    monkeypatch.setattr(readmodels, "delivery", delivery)
+    monkeypatch.setattr(tracking, "chain_invoices", chain_invoices)
+    monkeypatch.setattr(tracking, "delivery", delivery)
     return seen
 
 

@@ -1,4 +1,4 @@
-"""einvoice.csvbatch: billing batches as CSV, one row per invoice line."""
+"""einvoice_tools.csvbatch: billing batches as CSV, one row per invoice line."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from einvoice.batches import batch_events
-from einvoice.csvbatch import COLUMNS, CsvError, parse_csv, to_csv
-from einvoice.demo import demo_invoices
+from einvoice_tools.csvbatch import COLUMNS, CsvError, parse_csv, to_csv
+from einvoice_tools.demo import demo_invoices
 
 
 def demo(count: int) -> list[dict]:

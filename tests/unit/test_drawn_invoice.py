@@ -1,4 +1,4 @@
-"""The drawn default layout (pdf_renderer.drawn) against today's xhtml2pdf one.
+"""The drawn default layout (invoice_pdf.drawn) against today's xhtml2pdf one.
 
 Parity: for the same invoice, every word the xhtml2pdf PDF's text layer shows, and every
 number, amount, date, NIP, name, VAT rate row, "Słownie", "Do zapłaty" and FP reference,
@@ -21,8 +21,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from einvoice import events
 from einvoice.events import InvoiceIssued
-from pdf_renderer.drawn import LEFT, PAGE_W, RIGHT, render_invoice_pdf_drawn
-from pdf_renderer.render import (
+from invoice_pdf.drawn import LEFT, PAGE_W, RIGHT, render_invoice_pdf_drawn
+from invoice_pdf.render import (
     format_bank_account,
     format_date,
     format_money,
@@ -31,8 +31,8 @@ from pdf_renderer.render import (
     format_vat_rate,
     render_invoice_pdf,
 )
-from pdf_renderer.words import amount_in_words
-from tests.unit.fakes import issued_invoice
+from invoice_pdf.words import amount_in_words
+from tests.support.fakes import issued_invoice
 from tests.unit.test_pdf_render import _fonts_drawing_text, make_invoice, text_of
 
 LONG_NAME = (

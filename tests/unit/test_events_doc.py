@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from einvoice.schemadoc import events_markdown
+from einvoice_tools.schemadoc import events_markdown
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 

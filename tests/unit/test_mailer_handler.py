@@ -13,16 +13,15 @@ from pymongo.errors import AutoReconnect
 from einvoice import events
 from einvoice.bus import Outgoing, TransientError
 from einvoice.outbox import Outbox
-from einvoice.readmodels import token_hash
+from einvoice.readmodels.mailing import token_hash
 from einvoice.smtp import SmtpServer
 from mailer.composer import NBSP
 from mailer.dispatch import Dispatcher, Route
 from mailer.handlers import Deps, PermanentSmtpError, on_pdf_rendered, on_resend_requested
 from mailer.limits import Limits, MailboxLimiter
-from tests.unit.fakes import (
+from tests.support.fakes import (
     BATCH,
     TENANT,
-    FakeCollection,
     FakeMailSender,
     FakeSendLog,
     FakeTenants,
@@ -33,6 +32,7 @@ from tests.unit.fakes import (
     tenant_config,
     text_part,
 )
+from tests.support.mongo import FakeCollection
 
 BASE = "https://faktury.example.pl"
 LINK = re.compile(r"https://faktury\.example\.pl/i/([A-Za-z0-9_-]+)")

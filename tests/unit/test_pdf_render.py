@@ -27,8 +27,7 @@ from einvoice.events import (
     Totals,
     VatSummaryRow,
 )
-from pdf_renderer import render
-from pdf_renderer.render import (
+from invoice_pdf.render import (
     FONTS_DIR,
     format_bank_account,
     format_money,
@@ -38,6 +37,7 @@ from pdf_renderer.render import (
     render_invoice_html,
     render_invoice_pdf,
 )
+from pdf_renderer import render
 
 D = Decimal
 

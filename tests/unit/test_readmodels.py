@@ -7,13 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from einvoice.readmodels import (
-    delivery_id,
-    failure_of,
-    stage_of,
-    summarise_batch,
-    token_hash,
-)
+from einvoice.readmodels.mailing import token_hash
+from einvoice.readmodels.tracking import delivery_id, failure_of, stage_of, summarise_batch
 
 T = datetime(2025, 1, 31, 8, 0, tzinfo=UTC)
 

@@ -11,22 +11,14 @@ from typing import Any
 
 import pytest
 
-from einvoice import demo, events
-from einvoice.receipts import (
-    CROCKFORD,
-    code_sha256,
-    find_receipt_by_code,
-    format_code,
-    new_receipt_code,
-    normalise_code,
-    normalise_nip,
-    qr_png,
-    receipt_event,
-    receipt_id_for,
-    receipt_view,
-)
+from einvoice import events
+from einvoice.readmodels.receipts import find_receipt_by_code, receipt_view
+from einvoice.receipts import CROCKFORD, code_sha256, format_code, new_receipt_code, normalise_code, normalise_nip, receipt_event, receipt_id_for, receipt_key
 from einvoice.tenants import TenantDirectory, hash_api_key
+from einvoice_tools import demo
+from einvoice_tools.receiptqr import qr_png
 from receipt_ingest.handlers import check_totals, receipt_record
+from tests.support.mongo import FakeCollection
 
 CHAIN = "zielony-koszyk"
 WHEN = datetime(2025, 1, 31, 12, 15, 7, tzinfo=timezone(timedelta(hours=1)))
@@ -246,26 +238,6 @@ def test_the_view_shows_each_line_with_what_remains() -> None:
     assert [line["index"] for line in view["lines"]] == [0, 1, 2, 3, 4]
 
 
-class FakeCursor:
-    def __init__(self, docs: list[dict[str, Any]]) -> None:
-        self.docs = docs
-
-    def limit(self, n: int) -> FakeCursor:
-        return FakeCursor(self.docs[:n])
-
-    async def to_list(self, n: int) -> list[dict[str, Any]]:
-        return self.docs[:n]
-
-
-class FakeCollection:
-    def __init__(self, docs: list[dict[str, Any]]) -> None:
-        self.docs, self.queries = docs, []
-
-    def find(self, query: dict[str, Any]) -> FakeCursor:
-        self.queries.append(query)
-        return FakeCursor([d for d in self.docs if all(d.get(k) == v for k, v in query.items())])
-
-
 class FakeClient(dict):
     """client[db][collection], as receipts_collection reads it."""
 
@@ -297,6 +269,7 @@ async def test_crockford_look_alikes_are_forgiven() -> None:
 async def test_a_code_found_in_two_chains_needs_the_chain() -> None:
     one, two = stored_receipt(["0"] * 5), stored_receipt(["0"] * 5)
     two["tenant_id"] = "other-chain"
+    two["_id"] = receipt_key("other-chain", two["receipt_id"])
     client = FakeClient(FakeCollection([one, two]))
     assert await find_receipt_by_code(client, None, "ABCD-EFGH-JKMN-PQRS") is None
     assert (await find_receipt_by_code(client, "other-chain", "ABCDEFGHJKMNPQRS"))[

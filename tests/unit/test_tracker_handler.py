@@ -9,9 +9,9 @@ import pytest
 
 from einvoice import events
 from einvoice.bus import dlq_record, encode
-from einvoice.readmodels import stage_of
+from einvoice.readmodels.tracking import stage_of
 from read_tracker import handlers as h
-from tests.unit.fakes import (
+from tests.support.fakes import (
     BATCH,
     TENANT,
     FakeDeliveries,

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from pdf_renderer.words import amount_in_words, integer_in_words, plural_form
+from invoice_pdf.words import amount_in_words, integer_in_words, plural_form
 
 D = Decimal
 ZLOTY = ("złoty", "złote", "złotych")

@@ -33,7 +33,7 @@ class MongoSendLog:
         await self.links.create_index("invoice_id")
         await self.sends.create_index([("tenant_id", ASCENDING), ("invoice_id", ASCENDING)])
         # The batch status asks how many of a batch's e-mails wait, and until when
-        # (readmodels.mail_waiting): without this it scans every job (830 ms with 14k jobs,
+        # (mailing.mail_waiting): without this it scans every job (830 ms with 14k jobs,
         # 1.7 ms with it).
         await self.sends.create_index(
             [

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from einvoice.readmodels import token_hash
+from einvoice.readmodels.mailing import token_hash
 
 
 @dataclass(frozen=True)

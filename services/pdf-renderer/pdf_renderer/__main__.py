@@ -12,8 +12,8 @@ from einvoice.service import run_service
 from einvoice.storage import object_store
 from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
+from invoice_pdf.drawn import render_for, warm_up
 from pdf_renderer.config import RendererSettings
-from pdf_renderer.drawn import render_for, warm_up
 from pdf_renderer.handlers import Deps, on_invoice_issued
 
 SERVICE = "pdf-renderer"

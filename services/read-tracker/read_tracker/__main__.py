@@ -8,10 +8,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
-from einvoice import events, readmodels
+from einvoice import events
 from einvoice.bus import Handler, RawHandler
 from einvoice.mongo import mongo_client
 from einvoice.outbox import Outbox
+from einvoice.readmodels import billing_feed, tracking
 from einvoice.sealing import Sealer, SealingError
 from einvoice.service import run_service
 from einvoice.tenants import TenantDirectory
@@ -57,18 +58,20 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
     tenants = TenantDirectory(settings.kafka_bootstrap)
     await tenants.start()
     try:
-        db = readmodels.tracker_db(client)
+        db = tracking.tracker_db(client)
         deliveries = MongoDeliveries(
-            db[readmodels.DELIVERIES], db[readmodels.OPENS], db[readmodels.BATCHES]
+            db[tracking.DELIVERIES], db[tracking.OPENS], db[tracking.BATCHES]
         )
         await deliveries.setup()
         outbox = Outbox(
-            db[readmodels.WEBHOOK_DELIVERIES],
+            db[billing_feed.WEBHOOK_DELIVERIES],
             owner=f"read-tracker@{settings.replica_id}",
             reports=False,
         )
         await outbox.setup()
-        await db[readmodels.WEBHOOK_DELIVERIES].create_index([("tenant_id", 1), ("created_at", -1)])
+        await db[billing_feed.WEBHOOK_DELIVERIES].create_index(
+            [("tenant_id", 1), ("created_at", -1)]
+        )
         poster = HttpPoster.create(
             settings.webhook_timeout_seconds, settings.webhooks_may_reach_private_addresses()
         )
@@ -76,7 +79,7 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
         webhooks = WebhookJobs(
             outbox=outbox,
             tenants=tenants,
-            confirmation_of=partial(readmodels.confirmation_of, client),
+            confirmation_of=partial(billing_feed.confirmation_of, client),
             delivery_of=deliveries.get,
             wake=dispatcher.wake,
         )

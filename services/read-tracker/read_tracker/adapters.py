@@ -13,8 +13,8 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from einvoice import readmodels
 from einvoice.mongo import CoalescedUpdates
+from einvoice.readmodels import tracking
 
 
 @dataclass
@@ -42,7 +42,7 @@ class MongoDeliveries:
     ) -> None:
         # An invoice re-sent in a later batch belongs to both: each shows its real stage.
         await self._updates.update_one(
-            {"_id": readmodels.delivery_id(tenant_id, invoice_id)},
+            {"_id": tracking.delivery_id(tenant_id, invoice_id)},
             {
                 "$set": fields,
                 "$setOnInsert": on_insert | {"invoice_id": invoice_id},
@@ -54,7 +54,7 @@ class MongoDeliveries:
     async def register_batch(
         self, tenant_id: str, batch_id: str, size: int | None, at: datetime
     ) -> None:
-        key = readmodels.batch_key(tenant_id, batch_id)
+        key = tracking.batch_key(tenant_id, batch_id)
         if key in self._registered:
             return
         await self.batches.update_one(
@@ -75,7 +75,7 @@ class MongoDeliveries:
 
     async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
         return await self.deliveries.find_one(
-            {"_id": readmodels.delivery_id(tenant_id, invoice_id)}
+            {"_id": tracking.delivery_id(tenant_id, invoice_id)}
         )
 
     async def add_open(self, record: dict[str, Any]) -> bool:

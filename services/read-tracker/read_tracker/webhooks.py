@@ -47,7 +47,7 @@ class WebhookJobs:
 
     outbox: Outbox
     tenants: TenantLookup
-    confirmation_of: Lookup  # readmodels.confirmation_of: the feed's fields for one invoice
+    confirmation_of: Lookup  # billing_feed.confirmation_of: the feed's fields for one invoice
     delivery_of: Lookup  # the invoice's delivery document
     wake: Callable[[], None] = lambda: None
 

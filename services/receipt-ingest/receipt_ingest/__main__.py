@@ -8,7 +8,7 @@ from functools import partial
 
 from einvoice import events
 from einvoice.mongo import mongo_client, service_db
-from einvoice.receipts import receipts_collection
+from einvoice.readmodels.receipts import receipts_collection
 from einvoice.service import run_service
 from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume

@@ -17,13 +17,7 @@ from pydantic import ValidationError
 
 from einvoice import events
 from einvoice.bus import Outgoing, PermanentError
-from einvoice.receipts import (
-    code_sha256,
-    field_error,
-    issued_at_problem,
-    normalise_nip,
-    receipt_key,
-)
+from einvoice.receipts import code_sha256, field_error, issued_at_problem, normalise_nip, receipt_key
 
 GROSZ = Decimal("0.01")
 

@@ -93,7 +93,7 @@ def _example() -> str:
 def demo_invoice_payload() -> dict:
     from datetime import date
 
-    from einvoice.demo import demo_invoices
+    from einvoice_tools.demo import demo_invoices
 
     invoice = demo_invoices(1, period=date(2026, 10, 31))[0]
     return invoice | {

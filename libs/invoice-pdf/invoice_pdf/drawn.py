@@ -17,8 +17,8 @@ The layout:
   "Słownie" - measured first and never split: it moves to a new page as a whole;
 * notes ("Uwagi:"), wrapped, and the footer "Faktura VAT nr … / Strona X z Y" on every page.
 
-All strings come from `pdf_renderer.view.invoice_view`, which formats them with
-`pdf_renderer.render`'s filters, so the text layer matches the HTML template's.
+All strings come from `invoice_pdf.view.invoice_view`, which formats them with
+`invoice_pdf.render`'s filters, so the text layer matches the HTML template's.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from reportlab.pdfgen.canvas import Canvas
 
 from einvoice.events import Branding, InvoiceIssued
 from einvoice.memory import trim_heap
-from einvoice.samples import sample_invoice
-from pdf_renderer.render import FONT_BOLD, FONT_REGULAR, render_invoice_pdf
-from pdf_renderer.view import invoice_view
+from invoice_pdf.render import FONT_BOLD, FONT_REGULAR, render_invoice_pdf
+from invoice_pdf.samples import sample_invoice
+from invoice_pdf.view import invoice_view
 
 __all__ = ["render_invoice_pdf_drawn"]
 

@@ -13,7 +13,7 @@ Formats in the output (and so in the PDF's text layer):
   unit prices keep at least two places (``12,50``, ``0,1234``).
 * VAT rates: ``23%``, ``8%``, ``5%``, ``0%``, ``zw``, ``np``.
 * dates: ISO ``2024-01-31``.
-* "Słownie:" uses :func:`pdf_renderer.words.amount_in_words`.
+* "Słownie:" uses :func:`invoice_pdf.words.amount_in_words`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from einvoice.events import InvoiceIssued
-from pdf_renderer.words import amount_in_words
+from invoice_pdf.words import amount_in_words
 
 __all__ = [
     "FONTS_DIR",

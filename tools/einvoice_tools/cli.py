@@ -27,8 +27,9 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from einvoice import demo, events
-from einvoice.csvbatch import CsvError, parse_csv, to_csv
+from einvoice import events
+from einvoice_tools import demo
+from einvoice_tools.csvbatch import CsvError, parse_csv, to_csv
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8000"
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
@@ -198,7 +199,8 @@ def cmd_seed_demo_chain(args: argparse.Namespace) -> int:
 
 
 def cmd_till_push(args: argparse.Namespace) -> int:
-    from einvoice.receipts import format_code, qr_png, receipt_event
+    from einvoice.receipts import format_code, receipt_event
+    from einvoice_tools.receiptqr import qr_png
 
     if not args.pos_key:
         return fail("a POS key is needed: --pos-key or EINVOICE_POS_KEY")
@@ -256,7 +258,7 @@ def cmd_demo_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
-    from einvoice import dlq
+    from einvoice_tools import dlq
 
     def dlq_name(topic: str) -> str:
         return topic if topic.endswith(".dlq") else events.dlq_topic(topic)
@@ -311,7 +313,7 @@ def cmd_dlq(args: argparse.Namespace) -> int:
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
-    from einvoice.schemadoc import events_markdown
+    from einvoice_tools.schemadoc import events_markdown
 
     Path(args.output).write_text(events_markdown(), "utf-8")
     say(f"wrote {args.output}")

@@ -1,7 +1,7 @@
 """An issued invoice as the strings a layout prints.
 
-Every value is formatted once, here, with `pdf_renderer.render`'s own filters, so the
-drawn default layout (`pdf_renderer.drawn`), the HTML template and a later typst template
+Every value is formatted once, here, with `invoice_pdf.render`'s own filters, so the
+drawn default layout (`invoice_pdf.drawn`), the HTML template and a later typst template
 print the same text ("1 234,56", "23%", ISO dates, the grouped bank account, "Słownie").
 A layout only places these strings; it never does arithmetic on money.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from einvoice.events import Branding, InvoiceIssued, Party
-from pdf_renderer.render import (
+from invoice_pdf.render import (
     PRICE_LABELS,
     _brand,
     format_bank_account,
@@ -21,7 +21,7 @@ from pdf_renderer.render import (
     format_unit_price,
     format_vat_rate,
 )
-from pdf_renderer.words import amount_in_words
+from invoice_pdf.words import amount_in_words
 
 __all__ = ["invoice_view"]
 

@@ -1,0 +1,234 @@
+"""Delivery status, written by read-tracker (its only writer, which names the collections
+through this module): one delivery per invoice with the time it reached each stage, batches,
+and recorded opens; read by the gateway for batch status, the operator's, the shopper's and
+the chain's pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from einvoice.mongo import service_db
+from einvoice.readmodels.mailing import mail_waiting
+
+DELIVERIES = "deliveries"
+
+BATCHES = "batches"
+
+OPENS = "opens"
+
+STAGES = ("requested", "issued", "rendered", "mailed", "opened")
+
+
+def batch_key(tenant_id: str, batch_id: str) -> str:
+    return f"{tenant_id}/{batch_id}"
+
+
+def delivery_id(tenant_id: str, invoice_id: str) -> str:
+    return f"{tenant_id}/{invoice_id}"
+
+
+def tracker_db(client: AsyncMongoClient) -> AsyncDatabase:
+    return service_db(client, "read-tracker")
+
+
+def _stage_time(delivery: dict[str, Any], stage: str) -> datetime | None:
+    return delivery.get("first_opened_at" if stage == "opened" else f"{stage}_at")
+
+
+def stage_of(delivery: dict[str, Any]) -> str:
+    """The furthest stage reached, or `failed` (rejected, bounced, or dead-lettered and not
+    moved on since, e.g. by a replay)."""
+    if delivery.get("failed_at"):
+        return "failed"
+    reached, latest = "requested", None
+    for stage in STAGES:
+        at = _stage_time(delivery, stage)
+        if at:
+            reached = stage
+            latest = max(latest, at) if latest else at
+    dead = delivery.get("dead_letter_at")
+    if dead and (latest is None or aware(dead) > aware(latest)):
+        return "failed"
+    return reached
+
+
+def aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def failure_of(delivery: dict[str, Any]) -> tuple[str | None, list[str]]:
+    if delivery.get("failed_at"):
+        return delivery.get("failed_stage"), delivery.get("failure_reasons") or []
+    return delivery.get("dead_letter_topic"), [delivery.get("dead_letter_reason") or "unknown"]
+
+
+def summarise_batch(
+    batch_id: str, deliveries: list[dict[str, Any]], expected: int | None = None
+) -> dict[str, Any]:
+    """Counts per stage: how many invoices reached each stage, and which failed and why.
+    `expected` is the batch's size when known (the invoices not yet seen are in flight)."""
+    counts = dict.fromkeys((*STAGES, "failed"), 0)
+    failures = []
+    for d in deliveries:
+        stage = stage_of(d)
+        if stage == "failed":
+            counts["failed"] += 1
+            stage_name, reasons = failure_of(d)
+            failures.append(
+                {
+                    "invoice_id": d["invoice_id"],
+                    "number": d.get("number"),
+                    "stage": stage_name,
+                    "reasons": reasons,
+                }
+            )
+            continue
+        for s in STAGES[: STAGES.index(stage) + 1]:
+            counts[s] += 1
+    counts["requested"] += counts["failed"]
+    expected = max(expected or 0, len(deliveries))
+    done = counts["mailed"] + counts["failed"]
+    return {
+        "batch_id": batch_id,
+        "expected": expected,
+        "known": len(deliveries),
+        "counts": counts,
+        "done": done,
+        "complete": done >= expected and expected > 0,
+        "failures": failures,
+    }
+
+
+async def batch_status(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> dict | None:
+    db = tracker_db(client)
+    batch = await db[BATCHES].find_one({"_id": batch_key(tenant_id, batch_id)})
+    if batch is None:
+        return None
+    deliveries = (
+        await db[DELIVERIES].find({"tenant_id": tenant_id, "batch_ids": batch_id}).to_list(None)
+    )
+    return summarise_batch(batch_id, deliveries, batch.get("size")) | {
+        "started_at": batch.get("started_at"),
+        "mail_waiting": await mail_waiting(client, tenant_id, batch_id),
+    }
+
+
+async def batch_invoices(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> list[dict]:
+    cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id, "batch_ids": batch_id})
+    rows = _with_stage(await cursor.to_list(None))
+    return sorted(rows, key=lambda r: r.get("number") or "")
+
+
+async def confirmations(
+    client: AsyncMongoClient,
+    tenant_id: str,
+    *,
+    batch_id: str | None = None,
+    invoice_id: str | None = None,
+    limit: int = 500,
+    include_flagged: bool = False,
+) -> list[dict]:
+    """Recorded opens, newest first; without `include_flagged` only those that count (a
+    person's, not a link scanner's)."""
+    query: dict[str, Any] = {"tenant_id": tenant_id}
+    if not include_flagged:
+        query["counted"] = {"$ne": False}
+    if batch_id:
+        query["batch_id"] = batch_id
+    if invoice_id:
+        query["invoice_id"] = invoice_id
+    cursor = tracker_db(client)[OPENS].find(query).sort("opened_at", -1).limit(limit)
+    rows = await cursor.to_list(None)
+    numbers = {}
+    if rows:
+        ids = list({r["invoice_id"] for r in rows})
+        found = tracker_db(client)[DELIVERIES].find(
+            {"_id": {"$in": [delivery_id(tenant_id, i) for i in ids]}},
+            {"invoice_id": 1, "number": 1},
+        )
+        numbers = {d["invoice_id"]: d.get("number") for d in await found.to_list(None)}
+    for row in rows:
+        row["open_id"] = row.pop("_id")
+        row["number"] = numbers.get(row["invoice_id"])
+    return rows
+
+
+async def recent_batches(client: AsyncMongoClient, tenant_id: str, limit: int = 20) -> list[dict]:
+    """The tenant's latest batches with their summaries, newest first."""
+    cursor = (
+        tracker_db(client)[BATCHES]
+        .find({"tenant_id": tenant_id})
+        .sort("started_at", -1)
+        .limit(limit)
+    )
+    summaries = []
+    for batch in await cursor.to_list(None):
+        summary = await batch_status(client, tenant_id, batch["batch_id"])
+        if summary:
+            summaries.append(summary)
+    return summaries
+
+
+async def delivery(client: AsyncMongoClient, tenant_id: str, invoice_id: str) -> dict | None:
+    return await tracker_db(client)[DELIVERIES].find_one(
+        {"_id": delivery_id(tenant_id, invoice_id)}
+    )
+
+
+def _with_stage(rows: list[dict]) -> list[dict]:
+    for row in rows:
+        row["stage"] = stage_of(row)
+        if row["stage"] == "failed":
+            row["failed_stage"], row["failure_reasons"] = failure_of(row)
+    return rows
+
+
+async def shopper_invoices(client: AsyncMongoClient, shopper_id: str, limit: int = 200) -> list:
+    """A shopper's own invoices (every chain), newest first."""
+    cursor = (
+        tracker_db(client)[DELIVERIES]
+        .find({"shopper_id": shopper_id})
+        .sort("requested_at", -1)
+        .limit(limit)
+    )
+    return _with_stage(await cursor.to_list(None))
+
+
+async def shopper_invoice(
+    client: AsyncMongoClient, shopper_id: str, invoice_id: str
+) -> dict | None:
+    """One of the shopper's invoices; None for anybody else's."""
+    rows = (
+        await tracker_db(client)[DELIVERIES]
+        .find({"shopper_id": shopper_id, "invoice_id": invoice_id})
+        .to_list(1)
+    )
+    return _with_stage(rows)[0] if rows else None
+
+
+async def chain_invoices(
+    client: AsyncMongoClient,
+    tenant_id: str,
+    *,
+    issued_from: str | None = None,
+    issued_to: str | None = None,
+    store_id: str | None = None,
+    nip: str | None = None,
+    stage: str | None = None,
+    limit: int = 1000,
+) -> list[dict]:
+    """Every retail invoice of a chain, filtered; dates are ISO `YYYY-MM-DD` (issue date)."""
+    query: dict[str, Any] = {"tenant_id": tenant_id, "kind": "retail"}
+    if issued_from or issued_to:
+        query["issue_date"] = {k: v for k, v in (("$gte", issued_from), ("$lte", issued_to)) if v}
+    if store_id:
+        query["store_id"] = store_id
+    if nip:
+        query["buyer_nip"] = nip
+    cursor = tracker_db(client)[DELIVERIES].find(query).sort("requested_at", -1).limit(limit)
+    rows = _with_stage(await cursor.to_list(None))
+    return [r for r in rows if not stage or r["stage"] == stage]

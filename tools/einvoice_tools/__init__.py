@@ -1,0 +1,1 @@
+"""Command-line tools around einvoice: topics, demo data, batches, tills, dead letters, docs."""
