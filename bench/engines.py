@@ -24,8 +24,8 @@ import drawn
 from invoice_view import invoice_view
 
 from einvoice.events import InvoiceIssued
-from pdf_renderer import render as service
-from pdf_renderer.render import FONTS_DIR, render_invoice_html, render_invoice_pdf
+from invoice_pdf.render import FONTS_DIR, render_invoice_html, render_invoice_pdf
+from invoice_pdf import render as service
 
 Render = Callable[[InvoiceIssued], bytes]
 TYPST_TEMPLATE = Path(__file__).resolve().parent / "typst" / "invoice.typ"

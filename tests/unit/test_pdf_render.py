@@ -10,23 +10,19 @@ import io
 import pickle
 import socket
 from concurrent.futures import ProcessPoolExecutor
-from datetime import date
 from decimal import Decimal
 
 import pytest
 from jinja2.exceptions import SecurityError
 from pypdf import PdfReader
-from pypdf.generic import ContentStream
 
 from einvoice.events import (
     Address,
-    InvoiceIssued,
-    LineOut,
     Party,
-    Payment,
     Totals,
     VatSummaryRow,
 )
+from invoice_pdf import render
 from invoice_pdf.render import (
     FONTS_DIR,
     format_bank_account,
@@ -37,80 +33,20 @@ from invoice_pdf.render import (
     render_invoice_html,
     render_invoice_pdf,
 )
-from pdf_renderer import render
+from tests.support.pdf import (
+    BUYER,
+    BUYER_NIP,
+    NUMBER,
+    SELLER,
+    fonts_drawing_text,
+    invoice_line,
+    make_invoice,
+    text_of,
+)
 
 D = Decimal
 
-SELLER = "Zakład Gospodarki Komunalnej Łódź Sp. z o.o."
-BUYER = "Józef Żółć-Ślęzak"
-BUYER_NIP = "5261040828"
-NUMBER = "FV/2024/01/000123"
 HOSTILE = '<script>alert("x")</script> {{7*7}} {% if 1 %}<b>bold?</b>{% endif %} &amp;'
-
-
-def _line(
-    pos: int, name: str, qty: str, unit: str, price: str, rate: str, net: str, vat: str, gross: str
-) -> LineOut:
-    return LineOut(
-        position=pos,
-        name=name,
-        quantity=D(qty),
-        unit=unit,
-        unit_price=D(price),
-        vat_rate=rate,
-        net=D(net),
-        vat=D(vat),
-        gross=D(gross),
-    )  # type: ignore[arg-type]
-
-
-def make_invoice(**changes: object) -> InvoiceIssued:
-    invoice = InvoiceIssued(
-        invoice_id="inv-1",
-        batch_id="batch-1",
-        number=NUMBER,
-        issue_date=date(2024, 1, 31),
-        sale_date=date(2024, 1, 30),
-        price_basis="net",
-        currency="PLN",
-        seller=Party(
-            name=SELLER,
-            nip="7251234567",
-            address=Address(street="ul. Piotrkowska 104", postal_code="90-926", city="Łódź"),
-            email="faktury@zgk-lodz.pl",
-        ),
-        buyer=Party(
-            name=BUYER,
-            nip=BUYER_NIP,
-            address=Address(street="ul. Źródlana 5", postal_code="80-001", city="Gdańsk"),
-        ),
-        lines=[
-            _line(1, "Dostawa wody", "12.5", "m³", "8.42", "8", "105.25", "8.42", "113.67"),
-            _line(
-                2, "Odprowadzanie ścieków", "12.5", "m³", "11.30", "8", "141.25", "11.30", "152.55"
-            ),
-            _line(
-                3, "Opłata abonamentowa", "1", "szt.", "850", "23", "850.00", "195.50", "1045.50"
-            ),
-            _line(4, "Wywóz nieczystości", "1", "usł.", "50", "zw", "50.00", "0.00", "50.00"),
-        ],
-        vat_summary=[
-            VatSummaryRow(vat_rate="23", net=D("850.00"), vat=D("195.50"), gross=D("1045.50")),
-            VatSummaryRow(vat_rate="8", net=D("246.50"), vat=D("19.72"), gross=D("266.22")),
-            VatSummaryRow(vat_rate="zw", net=D("50.00"), vat=D("0.00"), gross=D("50.00")),
-        ],
-        totals=Totals(net=D("1146.50"), vat=D("215.22"), gross=D("1361.72")),
-        payment=Payment(
-            method="przelew", due_date=date(2024, 2, 14), bank_account="61109010140000071219812874"
-        ),
-        notes="Zażółć gęślą jaźń. ZAŻÓŁĆ GĘŚLĄ JAŹŃ.",
-    )
-    return invoice.model_copy(update=changes) if changes else invoice
-
-
-def text_of(pdf: bytes) -> str:
-    reader = PdfReader(io.BytesIO(pdf))
-    return "\n".join(page.extract_text() for page in reader.pages)
 
 
 def flat(text: str) -> str:
@@ -231,7 +167,11 @@ def test_np_rate_and_foreign_buyer() -> None:
                 street="Hauptstraße 1", postal_code="10115", city="Berlin", country="DE"
             ),
         ),
-        lines=[_line(1, "Usługa doradcza", "1", "godz.", "100", "np", "100.00", "0.00", "100.00")],
+        lines=[
+            invoice_line(
+                1, "Usługa doradcza", "1", "godz.", "100", "np", "100.00", "0.00", "100.00"
+            )
+        ],
         vat_summary=[VatSummaryRow(vat_rate="np", net=D("100"), vat=D("0"), gross=D("100"))],
         totals=Totals(net=D("100"), vat=D("0"), gross=D("100")),
     )
@@ -244,31 +184,8 @@ def test_np_rate_and_foreign_buyer() -> None:
 # --- font -------------------------------------------------------------------------------
 
 
-def _fonts_drawing_text(reader: PdfReader) -> dict[str, dict]:
-    """Every font a text-showing operator (Tj, TJ, ', ") actually uses, by resource name."""
-    used: dict[str, dict] = {}
-    for page in reader.pages:
-        fonts = page["/Resources"]["/Font"]
-        current = None
-        for operands, operator in ContentStream(page.get_contents(), reader).operations:
-            if operator == b"Tf":
-                current = operands[0]
-            elif operator in (b"Tj", b"TJ", b"'", b'"') and current is not None:
-                shown = operands[-1]
-                if isinstance(shown, list):
-                    shown = b"".join(
-                        bytes(part.original_bytes if hasattr(part, "original_bytes") else b"")
-                        for part in shown
-                    )
-                elif hasattr(shown, "original_bytes"):
-                    shown = shown.original_bytes
-                if shown and bytes(shown).strip():
-                    used[current] = fonts[current].get_object()
-    return used
-
-
 def test_text_is_drawn_only_in_the_embedded_dejavu_fonts(pdf: bytes) -> None:
-    used = _fonts_drawing_text(PdfReader(io.BytesIO(pdf)))
+    used = fonts_drawing_text(PdfReader(io.BytesIO(pdf)))
     names = {str(font["/BaseFont"]).split("+")[-1] for font in used.values()}
     assert names == {"DejaVuSans", "DejaVuSans-Bold"}
     for font in used.values():
@@ -317,7 +234,9 @@ def test_long_names_wrap_and_keep_the_amounts_readable() -> None:
             nip="7251234567",
             address=Address(street="ul. Piotrkowska 104", postal_code="90-926", city="Łódź"),
         ),
-        lines=[_line(1, long_word, "1", "szt.", "1045.50", "23", "850.00", "195.50", "1045.50")],
+        lines=[
+            invoice_line(1, long_word, "1", "szt.", "1045.50", "23", "850.00", "195.50", "1045.50")
+        ],
     )
     reader = PdfReader(io.BytesIO(render_invoice_pdf(invoice)))
     text = flat("\n".join(page.extract_text() for page in reader.pages))
@@ -329,7 +248,7 @@ def test_long_names_wrap_and_keep_the_amounts_readable() -> None:
 
 def test_many_lines_flow_onto_more_pages_with_the_header_repeated() -> None:
     lines = [
-        _line(i, f"Pozycja {i}", "1", "szt.", "1", "23", "1.00", "0.23", "1.23")
+        invoice_line(i, f"Pozycja {i}", "1", "szt.", "1", "23", "1.00", "0.23", "1.23")
         for i in range(1, 81)
     ]
     invoice = make_invoice(

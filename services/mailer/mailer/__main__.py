@@ -9,8 +9,9 @@ from functools import partial
 
 from einvoice import events
 from einvoice.bus import make_producer, publish
-from einvoice.mongo import mongo_client, service_db
+from einvoice.mongo import mongo_client
 from einvoice.outbox import Outbox
+from einvoice.readmodels import mailing
 from einvoice.sealing import Sealer, SealingError
 from einvoice.service import run_service
 from einvoice.smtp import SmtpPool
@@ -46,12 +47,12 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
     await tenants.start()
     await producer.start()
     try:
-        db = service_db(client, SERVICE)
-        send_log = MongoSendLog(db["sends"], db["links"])
+        db = mailing.mailer_db(client)
+        send_log = MongoSendLog(db[mailing.SENDS], db[mailing.LINKS])
         await send_log.setup()
         # The dispatcher's heartbeat extends the leases of the jobs it holds every lease/3,
         # so a send may outlast the lease; a replica that dies frees its jobs within one.
-        outbox = Outbox(db["sends"], owner=f"mailer@{settings.replica_id}", coalesce=True)
+        outbox = Outbox(db[mailing.SENDS], owner=f"mailer@{settings.replica_id}", coalesce=True)
         await outbox.setup()
         platform = Route(
             settings.smtp_server(),
