@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from einvoice import events
 from einvoice.bus import FETCH_MAX_WAIT_MS
+from einvoice.kafka_admin import partitions_of
 from einvoice.log import get_logger
-from einvoice.topics import partitions_of
 
 log = get_logger(__name__)
 

@@ -153,7 +153,7 @@ def cmd_batch_status(args: argparse.Namespace) -> int:
 
 
 def cmd_create_topics(args: argparse.Namespace) -> int:
-    from einvoice.topics import ensure_topics
+    from einvoice.kafka_admin import ensure_topics
 
     created = asyncio.run(ensure_topics(args.bootstrap, args.replication))
     say(f"topics created: {', '.join(created) if created else 'none (all exist)'}")

@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from einvoice import events
 from einvoice.bus import make_producer
-from einvoice.topics import partitions_of
+from einvoice.kafka_admin import partitions_of
 
 REPLAYED_TOPIC = events.DLQ_REPLAYED
 

@@ -1,4 +1,5 @@
-"""Create the platform's topics with explicit partition counts (idempotent)."""
+"""Kafka administration: create the platform's topics with explicit partition counts (idempotent),
+and list a topic's partitions."""
 
 from __future__ import annotations
 
