@@ -20,9 +20,11 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from einvoice import demo, events, readmodels
+from einvoice import events
+from einvoice.readmodels import tracking
+from einvoice_tools import demo
 from tests.conftest import Chain, ChainUser, known_chain, push
-from tests.e2e.browser import PHONE, chromium, screenshot
+from tests.support.browser import PHONE, chromium, screenshot
 from tests.e2e.test_retail_flow import delivery, send, shopper_request
 from tests.support import GATEWAY, eventually
 
@@ -180,7 +182,7 @@ async def world(services: bool, stack: dict[str, str], chain_user) -> dict[str, 
     ids = {k: e.payload["invoice_id"] for k, e in {"a": a, "b": b, "f": f, "y": yq}.items()}
     found = await settled(stack, x.chain_id, [ids["a"], ids["b"], ids["f"]])
     found |= await settled(stack, y.chain_id, [ids["y"]])
-    stages = {k: readmodels.stage_of(found[i]) for k, i in ids.items()}
+    stages = {k: tracking.stage_of(found[i]) for k, i in ids.items()}
     assert stages == {"a": "mailed", "b": "mailed", "f": "failed", "y": "mailed"}, found
     return {
         "x": x,

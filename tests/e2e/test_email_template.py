@@ -18,11 +18,11 @@ from aiokafka import AIOKafkaConsumer
 from playwright.async_api import expect
 
 from einvoice import events
-from einvoice.demo import demo_invoices
-from einvoice.topics import partitions_of
+from einvoice.kafka_admin import partitions_of
+from einvoice_tools.demo import demo_invoices
 from tests.conftest import Tenant, known_tenant
-from tests.e2e.browser import PHONE, chromium, screenshot
 from tests.support import GATEWAY, eventually, mails_to
+from tests.support.browser import PHONE, chromium, screenshot
 
 pytestmark = [pytest.mark.e2e]
 

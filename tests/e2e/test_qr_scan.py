@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from einvoice.receipts import qr_png
-from tests.e2e.browser import PHONE, chromium, register_and_sign_in, screenshot
+from einvoice_tools.receiptqr import qr_png
+from tests.support.browser import PHONE, chromium, register_and_sign_in, screenshot
 from tests.e2e.test_retail_flow import LINES, pushed_receipt
 from tests.support import GATEWAY
 

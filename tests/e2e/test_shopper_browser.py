@@ -10,7 +10,7 @@ import uuid
 import pytest
 from pypdf import PdfReader
 
-from tests.e2e.browser import PHONE, chromium, register_and_sign_in, screenshot
+from tests.support.browser import PHONE, chromium, register_and_sign_in, screenshot
 from tests.e2e.test_retail_flow import LINES, pushed_receipt
 from tests.support import GATEWAY, eventually
 

@@ -9,9 +9,9 @@ import pytest
 
 from einvoice import events
 from einvoice.bus import Outgoing, PermanentError, make_producer, publish
-from einvoice.dlq import show
-from tests.integration.conftest import rejected_event, run_loop
+from einvoice_tools.dlq import show
 from tests.support import eventually
+from tests.support.loop import rejected_event, run_loop
 
 pytestmark = [pytest.mark.integration]
 

@@ -11,10 +11,11 @@ from collections import Counter
 
 import pytest
 
-from einvoice import dlq, events
+from einvoice import events
 from einvoice.bus import Outgoing, make_producer, publish
-from tests.integration.conftest import rejected_event, run_loop
+from einvoice_tools import dlq
 from tests.support import PYTHON, ROOT
+from tests.support.loop import rejected_event, run_loop
 
 pytestmark = [pytest.mark.integration]
 
@@ -62,7 +63,7 @@ async def test_dead_letters_are_listed_and_replayed_once_by_selection(
 
     done = await asyncio.to_thread(
         subprocess.run,
-        [str(PYTHON), "-m", "einvoice.cli", "dlq", "list", topic, "--bootstrap", bootstrap],
+        [str(PYTHON), "-m", "einvoice_tools.cli", "dlq", "list", topic, "--bootstrap", bootstrap],
         cwd=ROOT,
         capture_output=True,
         text=True,

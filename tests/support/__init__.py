@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 STACK_SCRIPT = ROOT / "deploy" / "local" / "stack.py"
 LAUNCHER_SCRIPT = ROOT / "deploy" / "local" / "launcher.py"
@@ -163,7 +163,7 @@ async def tail_from_end(bootstrap: str, topics: list[str]) -> Any:
     follow the pipeline's output (`make bench`, `make chaos`)."""
     from aiokafka import AIOKafkaConsumer
 
-    from einvoice.topics import partitions_of
+    from einvoice.kafka_admin import partitions_of
 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False

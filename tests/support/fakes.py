@@ -11,7 +11,7 @@ import email.policy
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage, Message
 from typing import Any
@@ -19,13 +19,14 @@ from typing import Any
 from einvoice import events
 from einvoice.bus import Outgoing
 from invoice_builder.issuing import issue
+from tests.support.clock import T0
+from tests.support.mongo import FakeCollection
 
 TENANT = "acme-energia"
 BATCH = "batch-2025-01"
 SELLER_NIP = "5260250274"  # valid by checksum (Ministerstwo Finansów)
 BUYER_NIP = "7740001454"  # valid by checksum
 
-T0 = datetime(2025, 1, 31, 8, 0, tzinfo=UTC)
 
 
 # --- Kafka-ish ----------------------------------------------------------------------------
@@ -347,122 +348,6 @@ class FakeMailSender:
         if failure is not None:
             raise failure
         self.sent.append((server, on_the_wire(message)))
-
-
-# --- MongoDB-ish --------------------------------------------------------------------------
-
-
-def _matches(doc: dict[str, Any], query: dict[str, Any]) -> bool:
-    for key, cond in query.items():
-        value = doc.get(key)
-        if isinstance(cond, dict) and any(k.startswith("$") for k in cond):
-            for op, arg in cond.items():
-                ok = {
-                    "$lte": lambda v, a: v is not None and v <= a,
-                    "$lt": lambda v, a: v is not None and v < a,
-                    "$gt": lambda v, a: v is not None and v > a,
-                    "$in": lambda v, a: v in a,
-                    "$ne": lambda v, a: v != a,
-                    "$exists": lambda v, a, k=key: (k in doc) == a,
-                }[op](value, arg)
-                if not ok:
-                    return False
-        elif value != cond:
-            return False
-    return True
-
-
-@dataclass
-class FakeCursor:
-    docs: list[dict[str, Any]]
-
-    def sort(self, keys: list[tuple[str, int]] | str, direction: int = 1) -> FakeCursor:
-        keys = [(keys, direction)] if isinstance(keys, str) else keys
-        for name, way in reversed(keys):
-            self.docs.sort(key=lambda d, n=name: d.get(n), reverse=way < 0)
-        return self
-
-    def limit(self, n: int) -> FakeCursor:
-        self.docs = self.docs[:n]
-        return self
-
-    async def to_list(self, length: int | None = None) -> list[dict[str, Any]]:
-        return [copy.deepcopy(d) for d in self.docs]
-
-
-@dataclass
-class FakeUpdateResult:
-    matched_count: int
-
-
-@dataclass
-class FakeCollection:
-    """The subset of an AsyncCollection that einvoice.outbox and mailer.limits use."""
-
-    docs: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    async def create_index(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    async def insert_one(self, doc: dict[str, Any]) -> None:
-        from pymongo.errors import DuplicateKeyError
-
-        if doc["_id"] in self.docs:
-            raise DuplicateKeyError("duplicate _id")
-        self.docs[doc["_id"]] = copy.deepcopy(doc)
-
-    async def find_one(self, query: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
-        found = self.find(query).docs
-        return copy.deepcopy(found[0]) if found else None
-
-    def find(self, query: dict[str, Any], projection: dict[str, int] | None = None) -> FakeCursor:
-        found = [d for d in self.docs.values() if _matches(d, query)]
-        if projection and all(projection.values()):  # inclusions
-            found = [{k: v for k, v in d.items() if k in projection or k == "_id"} for d in found]
-        elif projection:  # exclusions
-            found = [{k: v for k, v in d.items() if k not in projection} for d in found]
-        return FakeCursor(found)
-
-    def _apply(self, doc: dict[str, Any], update: dict[str, Any]) -> None:
-        for key, value in update.get("$set", {}).items():
-            doc[key] = copy.deepcopy(value)
-        for key, value in update.get("$inc", {}).items():
-            doc[key] = doc.get(key, 0) + value
-        for key, value in update.get("$push", {}).items():
-            doc.setdefault(key, []).append(copy.deepcopy(value))
-
-    async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> FakeUpdateResult:
-        for doc in self.docs.values():
-            if _matches(doc, query):
-                self._apply(doc, update)
-                return FakeUpdateResult(1)
-        return FakeUpdateResult(0)
-
-    async def update_many(self, query: dict[str, Any], update: dict[str, Any]) -> FakeUpdateResult:
-        hits = [d for d in self.docs.values() if _matches(d, query)]
-        for doc in hits:
-            self._apply(doc, update)
-        return FakeUpdateResult(len(hits))
-
-    async def bulk_write(self, requests: list[Any], ordered: bool = True) -> None:
-        """InsertOne and UpdateOne (no upsert), as einvoice.mongo.CoalescedUpdates sends
-        them; a duplicate insert is reported like the server does, the others still run."""
-        from pymongo import InsertOne
-        from pymongo.errors import BulkWriteError, DuplicateKeyError
-
-        errors = []
-        for index, request in enumerate(requests):
-            if isinstance(request, InsertOne):
-                try:
-                    await self.insert_one(request._doc)
-                except DuplicateKeyError:
-                    errors.append({"index": index, "code": 11000, "errmsg": "duplicate _id"})
-                    if ordered:
-                        break
-            else:
-                await self.update_one(request._filter, request._doc)
-        if errors:
-            raise BulkWriteError({"writeErrors": errors})
 
 
 # --- read-tracker -------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from argon2 import PasswordHasher
 
 from gateway.accounts.passwords import Passwords, password_problem
 from gateway.accounts.store import AccountStore, normalize_email
-from tests.unit.test_accounts_fakedb import FakeDb, cheap_passwords
+from tests.support.mongo import FakeDb
+from tests.support.passwords import cheap_passwords
 
 
 @pytest.mark.parametrize(

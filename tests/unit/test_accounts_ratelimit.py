@@ -6,7 +6,9 @@ from __future__ import annotations
 from gateway.accounts import service
 from gateway.accounts.ratelimit import RateLimiter
 from gateway.accounts.store import AccountStore
-from tests.unit.test_accounts_fakedb import T0, Clock, FakeCollection, FakeDb, cheap_passwords
+from tests.support.clock import T0, Clock
+from tests.support.mongo import FakeCollection, FakeDb
+from tests.support.passwords import cheap_passwords
 
 PASSWORD = "correct horse battery"
 

@@ -12,7 +12,9 @@ from gateway.accounts.ratelimit import RateLimiter
 from gateway.accounts.sessions import SessionStore
 from gateway.accounts.store import AccountStore, EmailTaken
 from gateway.accounts.tokens import OneTimeTokens, digest
-from tests.unit.test_accounts_fakedb import Clock, FakeCollection, FakeDb, cheap_passwords
+from tests.support.clock import Clock
+from tests.support.mongo import FakeCollection, FakeDb
+from tests.support.passwords import cheap_passwords
 
 PASSWORD = "correct horse battery"
 LIMITS = service.Limits()

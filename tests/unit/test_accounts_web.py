@@ -15,7 +15,7 @@ from gateway.accounts.sessions import Session
 from gateway.accounts.store import Account
 from gateway.accounts.views import safe_next
 from gateway.config import GatewaySettings
-from tests.unit.test_accounts_fakedb import T0
+from tests.support.clock import T0
 
 SETTINGS = GatewaySettings(session_secret="unit-test-secret-unit-test-secret")
 SIGNED = SignedIn(

@@ -7,7 +7,7 @@ import pytest
 from einvoice import events
 from einvoice.bus import PermanentError
 from invoice_builder.handlers import Deps, on_invoice_requested
-from tests.unit.fakes import (
+from tests.support.fakes import (
     BATCH,
     TENANT,
     FakeInvoiceRepository,

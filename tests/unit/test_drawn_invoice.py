@@ -33,7 +33,7 @@ from invoice_pdf.render import (
 )
 from invoice_pdf.words import amount_in_words
 from tests.support.fakes import issued_invoice
-from tests.unit.test_pdf_render import _fonts_drawing_text, make_invoice, text_of
+from tests.support.pdf import fonts_drawing_text, make_invoice, text_of
 
 LONG_NAME = (
     "Usługa serwisowa instalacji wodno-kanalizacyjnej budynku wielorodzinnego przy ulicy "
@@ -319,7 +319,7 @@ def test_polish_letters_survive_in_the_text_layer(letter: str) -> None:
 
 def test_text_is_drawn_only_in_embedded_subsets_of_dejavu() -> None:
     pdf = render_invoice_pdf_drawn(retail_invoice())
-    used = _fonts_drawing_text(PdfReader(io.BytesIO(pdf)))
+    used = fonts_drawing_text(PdfReader(io.BytesIO(pdf)))
     assert used
     for font in used.values():
         assert "DejaVuSans" in str(font["/BaseFont"]), font["/BaseFont"]
@@ -332,7 +332,7 @@ def test_text_is_drawn_only_in_embedded_subsets_of_dejavu() -> None:
 def _font_files(pdf: bytes) -> dict[str, bytes]:
     """Each embedded font's file as stored in the PDF (compressed), by its name."""
     files = {}
-    for font in _fonts_drawing_text(PdfReader(io.BytesIO(pdf))).values():
+    for font in fonts_drawing_text(PdfReader(io.BytesIO(pdf))).values():
         stream = font["/FontDescriptor"].get_object()["/FontFile2"].get_object()
         files[str(font["/BaseFont"])] = stream._data
     return files

@@ -1,167 +1,15 @@
-"""An in-memory stand-in for the few MongoDB collection operations the account store and the
-rate limiter use, plus a controllable clock and a cheap argon2id hasher; and tests that the
-fake keeps MongoDB's semantics the store relies on (atomic upsert counters, unique index,
-find-and-delete). Nothing here touches a server."""
+"""tests/support/mongo.py keeps MongoDB's semantics where the code under test relies on them
+(atomic upsert counters, unique indexes, find-and-delete, sorted and limited cursors, the
+update operators, bulk writes that report duplicates). Nothing here touches a server."""
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 import pytest
-from argon2 import PasswordHasher
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import InsertOne, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from gateway.accounts.passwords import Passwords
-
-T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def cheap_passwords() -> Passwords:
-    """argon2id with tiny costs, so unit tests stay fast."""
-    return Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
-def _test(op: str, present: bool, value: Any, arg: Any) -> bool:
-    if op == "$exists":
-        return present == arg
-    if op == "$ne":
-        return value != arg
-    if not present:
-        return False
-    return {"$gt": value > arg, "$gte": value >= arg, "$lt": value < arg}[op]
-
-
-def _matches(doc: dict[str, Any], query: dict[str, Any]) -> bool:
-    for key, condition in query.items():
-        present, value = key in doc, doc.get(key)
-        if isinstance(condition, dict) and any(k.startswith("$") for k in condition):
-            if not all(_test(op, present, value, arg) for op, arg in condition.items()):
-                return False
-        elif not present or value != condition:
-            return False
-    return True
-
-
-@dataclass
-class _Result:
-    matched_count: int = 0
-    modified_count: int = 0
-    deleted_count: int = 0
-
-
-class FakeCollection:
-    def __init__(self) -> None:
-        self.docs: dict[Any, dict[str, Any]] = {}
-        self.unique: list[str] = []
-        self.indexes: list[tuple[Any, dict[str, Any]]] = []
-
-    async def create_index(self, keys: Any, **options: Any) -> str:
-        self.indexes.append((keys, options))
-        if options.get("unique"):
-            self.unique.append(keys)
-        return str(keys)
-
-    def _check_unique(self, doc: dict[str, Any]) -> None:
-        for other in self.docs.values():
-            if other["_id"] != doc["_id"] and any(
-                f in doc and other.get(f) == doc[f] for f in self.unique
-            ):
-                raise DuplicateKeyError("E11000 duplicate key")
-
-    async def insert_one(self, doc: dict[str, Any]) -> None:
-        if doc["_id"] in self.docs:
-            raise DuplicateKeyError("E11000 duplicate key")
-        self._check_unique(doc)
-        self.docs[doc["_id"]] = copy.deepcopy(doc)
-
-    def _first(self, query: dict[str, Any]) -> dict[str, Any] | None:
-        return next((d for d in self.docs.values() if _matches(d, query)), None)
-
-    async def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
-        found = self._first(query)
-        return copy.deepcopy(found) if found else None
-
-    def _apply(self, doc: dict[str, Any], update: dict[str, Any], inserted: bool) -> None:
-        for op, fields in update.items():
-            for key, value in fields.items():
-                if op == "$set" or (op == "$setOnInsert" and inserted):
-                    doc[key] = copy.deepcopy(value)
-                elif op == "$inc":
-                    doc[key] = doc.get(key, 0) + value
-                elif op == "$unset":
-                    doc.pop(key, None)
-                elif op != "$setOnInsert":
-                    raise ValueError(f"the fake does not support {op}")
-
-    async def find_one_and_update(
-        self,
-        query: dict[str, Any],
-        update: dict[str, Any],
-        *,
-        upsert: bool = False,
-        return_document: bool = ReturnDocument.BEFORE,
-    ) -> dict[str, Any] | None:
-        doc = self._first(query)
-        before = copy.deepcopy(doc)
-        if doc is None:
-            if not upsert:
-                return None
-            doc = {k: v for k, v in query.items() if not isinstance(v, dict)}
-            self._apply(doc, update, inserted=True)
-            await self.insert_one(doc)
-            doc = self.docs[doc["_id"]]
-        else:
-            self._apply(doc, update, inserted=False)
-        return copy.deepcopy(doc) if return_document == ReturnDocument.AFTER else before
-
-    async def find_one_and_delete(self, query: dict[str, Any]) -> dict[str, Any] | None:
-        doc = self._first(query)
-        if doc is not None:
-            del self.docs[doc["_id"]]
-        return doc
-
-    async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> _Result:
-        doc = self._first(query)
-        if doc is None:
-            return _Result()
-        self._apply(doc, update, inserted=False)
-        return _Result(matched_count=1, modified_count=1)
-
-    async def delete_one(self, query: dict[str, Any]) -> _Result:
-        doc = self._first(query)
-        if doc is not None:
-            del self.docs[doc["_id"]]
-        return _Result(deleted_count=int(doc is not None))
-
-    async def delete_many(self, query: dict[str, Any]) -> _Result:
-        gone = [k for k, d in self.docs.items() if _matches(d, query)]
-        for key in gone:
-            del self.docs[key]
-        return _Result(deleted_count=len(gone))
-
-
-class FakeDb(dict):
-    """`db[name]` gives the same FakeCollection every time, like a database."""
-
-    def __missing__(self, name: str) -> FakeCollection:
-        self[name] = FakeCollection()
-        return self[name]
-
+from tests.support.clock import T0, Clock
+from tests.support.mongo import FakeCollection, FakeDb
 
 # --- the fake behaves like MongoDB where the store depends on it ---------------------------
 
@@ -192,3 +40,79 @@ async def test_find_one_and_delete_returns_a_document_once() -> None:
     assert await coll.find_one_and_delete({"_id": "t", "expires_at": {"$gt": T0}}) is None
     assert await coll.find_one_and_delete({"_id": "t"}) == {"_id": "t", "expires_at": T0}
     assert await coll.find_one_and_delete({"_id": "t"}) is None
+
+
+async def test_a_compound_unique_index_refuses_only_the_same_pair() -> None:
+    coll = FakeCollection()
+    await coll.create_index([("tenant_id", 1), ("code", 1)], unique=True)
+    await coll.insert_one({"_id": 1, "tenant_id": "a", "code": "X"})
+    await coll.insert_one({"_id": 2, "tenant_id": "b", "code": "X"})
+    with pytest.raises(DuplicateKeyError):
+        await coll.insert_one({"_id": 3, "tenant_id": "a", "code": "X"})
+    with pytest.raises(DuplicateKeyError):
+        await coll.insert_one({"_id": 1, "tenant_id": "c", "code": "Y"})
+
+
+async def test_queries_match_like_mongodb() -> None:
+    coll = FakeCollection(
+        [
+            {"_id": 1, "due": 5, "state": "queued", "batch_ids": ["b1", "b2"]},
+            {"_id": 2, "due": 9, "state": "working"},
+            {"_id": 3, "state": "queued", "gone": None},
+        ]
+    )
+
+    async def ids(query: dict) -> list[int]:
+        return [d["_id"] for d in await coll.find(query).to_list(None)]
+
+    assert await ids({"due": {"$lte": 5}}) == [1]  # a missing field is never compared
+    assert await ids({"due": {"$gt": 4, "$lt": 9}}) == [1]
+    assert await ids({"state": {"$in": ["working", "done"]}}) == [2]
+    assert await ids({"state": {"$ne": "queued"}}) == [2]
+    assert await ids({"gone": {"$exists": True}}) == [3]
+    assert await ids({"due": None}) == [3]  # a missing field equals null
+    assert await ids({"batch_ids": "b2"}) == [1]  # an array holds the value
+    assert coll.queries[0] == {"due": {"$lte": 5}}
+
+
+async def test_cursors_sort_limit_and_copy() -> None:
+    coll = FakeCollection({"_id": n, "p": n % 2, "due": -n} for n in range(5))
+    found = await coll.find({}).sort([("p", 1), ("due", 1)]).limit(3).to_list(None)
+    assert [d["_id"] for d in found] == [4, 2, 0]
+    assert [d["_id"] for d in await coll.find({}).sort("due", -1).to_list(2)] == [0, 1]
+    assert (await coll.find_one({"p": 1}, sort=[("due", 1)]))["_id"] == 3
+    assert await coll.find({"_id": 1}, {"p": 1}).to_list(None) == [{"_id": 1, "p": 1}]
+    found[0]["p"] = "changed"
+    assert coll.docs[4]["p"] == 0, "what a cursor gives is a copy"
+
+
+async def test_updates_apply_the_operators() -> None:
+    coll = FakeCollection([{"_id": "j", "n": 1, "old": True}])
+    update = {"$set": {"s": 1}, "$inc": {"n": 2}, "$unset": {"old": ""}, "$push": {"log": "a"}}
+    assert (await coll.update_one({"_id": "j"}, update)).matched_count == 1
+    assert coll.docs["j"] == {"_id": "j", "n": 3, "s": 1, "log": ["a"]}
+    assert (await coll.update_one({"_id": "none"}, update)).matched_count == 0
+    assert (await coll.update_many({}, {"$inc": {"n": 1}})).matched_count == 1
+    with pytest.raises(ValueError):
+        await coll.update_one({"_id": "j"}, {"$rename": {"n": "m"}})
+
+
+async def test_a_bulk_write_reports_a_duplicate_and_runs_the_rest_when_unordered() -> None:
+    coll = FakeCollection([{"_id": "a", "n": 0}])
+    requests = [InsertOne({"_id": "a"}), UpdateOne({"_id": "a"}, {"$inc": {"n": 1}})]
+    with pytest.raises(BulkWriteError) as refused:
+        await coll.bulk_write(requests, ordered=False)
+    assert refused.value.details["writeErrors"][0]["code"] == 11000
+    assert coll.docs["a"]["n"] == 1
+
+
+def test_a_database_keeps_its_collections() -> None:
+    db = FakeDb()
+    assert db["jobs"] is db["jobs"] and db["jobs"] is not db["links"]
+
+
+def test_the_clock_moves_only_when_told() -> None:
+    clock, seconds = Clock(), Clock(1_800_000_000.0)
+    clock.advance(minutes=1)
+    seconds.advance(minutes=1)
+    assert clock() == T0.replace(minute=1) and seconds() == 1_800_000_060.0

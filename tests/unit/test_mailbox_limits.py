@@ -9,15 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from mailer.limits import Grant, Limits, MailboxLimiter, next_slot, take
-from tests.unit.fakes import FakeCollection
+from tests.support.clock import Clock
+from tests.support.mongo import FakeCollection
 
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+START = 1_800_000_000.0  # epoch seconds: the limiter counts in them
 
 
 def max_in_any_window(times: list[float], period: float) -> int:
@@ -38,7 +33,7 @@ async def send_now(limiter: MailboxLimiter, limits: Limits, wanted: int) -> Gran
 
 
 async def test_grants_up_to_the_limit_then_tells_when_the_next_slot_opens() -> None:
-    clock = Clock()
+    clock = Clock(START)
     limiter = MailboxLimiter(FakeCollection(), clock=clock)
     grant = await send_now(limiter, Limits(per_minute=100), 130)
     assert grant.granted == 100
@@ -60,7 +55,7 @@ async def test_no_limits_grant_everything_without_storing_anything() -> None:
 
 
 async def test_every_limit_holds_the_tightest_one_wins() -> None:
-    clock = Clock()
+    clock = Clock(START)
     limiter = MailboxLimiter(FakeCollection(), clock=clock)
     limits = Limits(per_minute=30, per_hour=50, per_day=10_000)
     sent = 0
@@ -73,7 +68,7 @@ async def test_every_limit_holds_the_tightest_one_wins() -> None:
 
 async def test_a_slot_counts_from_when_the_send_ended_not_when_it_was_taken() -> None:
     """Slots taken at t=0 for sends the server accepted at t=20 free up at t=80, not 60."""
-    clock = Clock(1_800_000_000.0)
+    clock = Clock(START)
     limiter = MailboxLimiter(FakeCollection(), clock=clock)
     limits = Limits(per_minute=100)
     grant = await limiter.acquire("box", limits, 100, hold=HOLD)
@@ -87,7 +82,7 @@ async def test_a_slot_counts_from_when_the_send_ended_not_when_it_was_taken() ->
 
 async def test_a_hold_never_settled_counts_as_sent_at_its_deadline() -> None:
     """The replica died mid-send: the slot counts until HOLD, then for a window after it."""
-    clock = Clock(1_800_000_000.0)
+    clock = Clock(START)
     limiter = MailboxLimiter(FakeCollection(), clock=clock)
     limits = Limits(per_minute=10)
     await limiter.acquire("box", limits, 10, hold=HOLD)  # never settled
@@ -109,7 +104,7 @@ async def test_no_window_of_a_minute_ever_holds_more_than_the_limit(seed: int) -
     answer, which comes up to HOLD seconds later; a few replicas die before settling.
     Counted by the times the server received the messages, as the provider counts."""
     rng = random.Random(seed)
-    clock = Clock(1_800_000_000.0 + rng.random())
+    clock = Clock(START + rng.random())
     usage = FakeCollection()
     replicas = [MailboxLimiter(usage, clock=clock) for _ in range(3)]
     limits = Limits(per_minute=100, per_hour=700)

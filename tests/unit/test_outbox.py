@@ -5,19 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from einvoice.outbox import DONE, Outbox
-from tests.unit.fakes import FakeCollection
+from tests.support.clock import Clock
+from tests.support.mongo import FakeCollection
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+START = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 async def test_claim_many_takes_what_is_due_and_leaves_what_another_replica_took() -> None:
-    jobs, clock = FakeCollection(), Clock()
+    jobs, clock = FakeCollection(), Clock(START)
     one = Outbox(jobs, owner="one", clock=clock)
     two = Outbox(jobs, owner="two", clock=clock)
     for n in range(5):
@@ -35,7 +30,7 @@ async def test_claim_many_takes_what_is_due_and_leaves_what_another_replica_took
 
 
 async def test_claim_many_takes_over_a_lease_that_ran_out_but_not_a_live_one() -> None:
-    jobs, clock = FakeCollection(), Clock()
+    jobs, clock = FakeCollection(), Clock(START)
     one = Outbox(jobs, owner="one", clock=clock)
     two = Outbox(jobs, owner="two", clock=clock)
     await one.enqueue("a", {})
@@ -53,7 +48,7 @@ async def test_claim_many_takes_over_a_lease_that_ran_out_but_not_a_live_one() -
 
 
 async def test_a_heartbeat_keeps_a_live_replicas_jobs_from_being_taken_over() -> None:
-    jobs, clock = FakeCollection(), Clock()
+    jobs, clock = FakeCollection(), Clock(START)
     one = Outbox(jobs, owner="one", clock=clock)
     two = Outbox(jobs, owner="two", clock=clock)
     await one.enqueue("a", {})

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from einvoice import events
 from einvoice.bus import PermanentError
 from pdf_renderer.handlers import Deps, on_invoice_issued, pdf_key
-from tests.unit.fakes import (
+from tests.support.fakes import (
     BATCH,
     TENANT,
     FakeRender,

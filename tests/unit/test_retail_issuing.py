@@ -10,7 +10,7 @@ import pytest
 
 from einvoice import events
 from invoice_builder.retail import RetailDeps, on_retail_reserved, series_of
-from tests.unit.fakes import FakeInvoiceRepository
+from tests.support.fakes import FakeInvoiceRepository
 
 CHAIN = "chain-x"
 SELLER = {

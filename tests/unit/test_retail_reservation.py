@@ -13,7 +13,7 @@ import pytest
 
 from einvoice import events
 from receipt_ingest.retail import RetailDeps, on_invoice_rejected, on_retail_requested
-from tests.unit.test_reservations import request, stored
+from tests.support.reservations import request, stored
 
 CHAIN = "chain-x"
 KEY = f"{CHAIN}/r1"

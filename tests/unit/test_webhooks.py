@@ -15,16 +15,17 @@ from einvoice.outbox import Outbox
 from read_tracker import handlers as h
 from read_tracker.webhook_http import HttpPoster, TargetRefused
 from read_tracker.webhooks import Target, WebhookDispatcher, WebhookJobs
-from tests.unit.fakes import (
+from tests.support.clock import Clock
+from tests.support.fakes import (
     BATCH,
     TENANT,
-    FakeCollection,
     FakeDeliveries,
     FakeReverseDns,
     FakeTenants,
     event_of,
     tenant_config,
 )
+from tests.support.mongo import FakeCollection
 
 SECRET = "whsec_test-secret"
 BODY = b'{"id":"d-1","type":"invoice.confirmed"}'
@@ -82,14 +83,6 @@ def hooked(**webhook) -> events.TenantConfig:
 
 
 @dataclass
-class Clock:
-    now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@dataclass
 class FakePoster:
     """Answers with the given statuses in turn (an exception is raised instead)."""
 
@@ -108,7 +101,7 @@ class Tracker:
     """read-tracker's handlers, webhook outbox and one dispatcher, over fakes."""
 
     def __init__(self, tenant: events.TenantConfig | None, answers: list[int | Exception]):
-        self.clock = Clock()
+        self.clock = Clock(T0)
         self.jobs = FakeCollection()
         self.outbox = Outbox(self.jobs, owner="replica-1", clock=self.clock)
         self.tenants = FakeTenants({TENANT: tenant} if tenant else {})
