@@ -28,7 +28,6 @@ SELLER_NIP = "5260250274"  # valid by checksum (Ministerstwo Finansów)
 BUYER_NIP = "7740001454"  # valid by checksum
 
 
-
 # --- Kafka-ish ----------------------------------------------------------------------------
 
 

@@ -13,7 +13,17 @@ import pytest
 
 from einvoice import events
 from einvoice.readmodels.receipts import find_receipt_by_code, receipt_view
-from einvoice.receipts import CROCKFORD, code_sha256, format_code, new_receipt_code, normalise_code, normalise_nip, receipt_event, receipt_id_for, receipt_key
+from einvoice.receipts import (
+    CROCKFORD,
+    code_sha256,
+    format_code,
+    new_receipt_code,
+    normalise_code,
+    normalise_nip,
+    receipt_event,
+    receipt_id_for,
+    receipt_key,
+)
 from einvoice.tenants import TenantDirectory, hash_api_key
 from einvoice_tools import demo
 from einvoice_tools.receiptqr import qr_png
