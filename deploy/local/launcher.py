@@ -7,7 +7,8 @@
     python deploy/local/launcher.py status
 
 Standard library only. Services run as `.venv/bin/python -m <package>` with the settings of
-deploy/local/local.env (the environment overrides them); logs go to .run/logs/<service>.log.
+deploy/local/local.env (the environment overrides them); logs go to .run/logs/<service>.log,
+pid files to .run/pids/svc-<service>.pid (local_stack/processes.py, as for the stack's parts).
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-RUN = Path(os.environ.get("EINVOICE_RUN_DIR", ROOT / ".run"))
-LOGS, PIDS = RUN / "logs", RUN / "pids"
+if str(Path(__file__).resolve().parent) not in sys.path:  # loaded by path, not run
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from local_stack.paths import LOG_DIR, PID_DIR, REPO_ROOT, RUN_DIR  # noqa: E402
+from local_stack.processes import live_pid, port_open, spawn, stop_pid, tail  # noqa: E402
+
+ROOT, RUN, LOGS, PIDS = REPO_ROOT, RUN_DIR, LOG_DIR, PID_DIR
 PYTHON = ROOT / ".venv" / "bin" / "python"
 EINVOICE = ROOT / ".venv" / "bin" / "einvoice"
 STACK = [str(PYTHON), str(Path(__file__).with_name("stack.py"))]
@@ -59,25 +63,19 @@ def service_env() -> dict[str, str]:
     return env
 
 
+def _pid_file(name: str) -> Path:
+    return PIDS / f"svc-{name}.pid"
+
+
 def _pid(name: str) -> int | None:
-    path = PIDS / f"svc-{name}.pid"
-    try:
-        pid = int(path.read_text())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None
-    return pid
+    return live_pid(_pid_file(name))
 
 
 def _port_open(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.3)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+    return port_open(port, timeout=0.3)
 
 
 def start_services() -> None:
-    LOGS.mkdir(parents=True, exist_ok=True)
-    PIDS.mkdir(parents=True, exist_ok=True)
     env = service_env()
     started = []
     for name, (module, port) in SERVICES.items():
@@ -86,23 +84,14 @@ def start_services() -> None:
             continue
         if _port_open(port):
             raise SystemExit(f"port {port} for {name} is taken by another process")
-        log = open(LOGS / f"{name}.log", "ab")  # noqa: SIM115 (handed to the child)
-        proc = subprocess.Popen(
-            [str(PYTHON), "-m", module],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        (PIDS / f"svc-{name}.pid").write_text(str(proc.pid))
+        log = LOGS / f"{name}.log"
+        proc = spawn([str(PYTHON), "-m", module], log, _pid_file(name), cwd=ROOT, env=env)
         started.append((name, port, proc, time.monotonic()))
     for name, port, proc, t0 in started:
         deadline = time.monotonic() + 90
         while not _port_open(port):
             if proc.poll() is not None or time.monotonic() > deadline:
-                tail = (LOGS / f"{name}.log").read_text(errors="replace").splitlines()[-30:]
-                raise SystemExit(f"{name} did not start:\n" + "\n".join(tail))
+                raise SystemExit(f"{name} did not start:\n" + tail(LOGS / f"{name}.log", 30))
             time.sleep(0.2)
         say(
             f"  {name:16} started (pid {proc.pid}, {time.monotonic() - t0:.1f}s) "
@@ -114,19 +103,10 @@ def stop_services(names: list[str] | None = None) -> None:
     for name in reversed([n for n in SERVICES if not names or n in names]):
         pid = _pid(name)
         if pid is None:
-            (PIDS / f"svc-{name}.pid").unlink(missing_ok=True)
+            _pid_file(name).unlink(missing_ok=True)
             continue
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except OSError:
-                break
-            time.sleep(0.1)
-        else:
-            os.kill(pid, signal.SIGKILL)
-        (PIDS / f"svc-{name}.pid").unlink(missing_ok=True)
+        stop_pid(pid, timeout=20)
+        _pid_file(name).unlink(missing_ok=True)
         say(f"  {name:16} stopped (pid {pid})")
 
 
