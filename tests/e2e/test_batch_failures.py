@@ -11,9 +11,9 @@ import uuid
 import httpx
 import pytest
 
-from einvoice.demo import demo_invoices
-from tests.conftest import Tenant
+from einvoice_tools.demo import demo_invoices
 from tests.support import GATEWAY, eventually, operator_session
+from tests.support.parties import Tenant
 
 pytestmark = [pytest.mark.e2e]
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from einvoice.demo import demo_invoices
-from tests.conftest import Tenant
+from einvoice_tools.demo import demo_invoices
 from tests.support import GATEWAY, eventually, mails_to
+from tests.support.parties import Tenant
 
 pytestmark = [pytest.mark.e2e]
 

@@ -23,10 +23,10 @@ from pypdf import PdfReader
 from einvoice import events
 from einvoice.readmodels import tracking
 from einvoice_tools import demo
-from tests.conftest import Chain, ChainUser, known_chain, push
+from tests.support import GATEWAY, eventually, shopper_request
 from tests.support.browser import PHONE, chromium, screenshot
-from tests.e2e.test_retail_flow import delivery, send, shopper_request
-from tests.support import GATEWAY, eventually
+from tests.support.parties import Chain, ChainUser, known_chain, push
+from tests.support.retail import delivery, send
 
 pytestmark = [pytest.mark.e2e]
 

@@ -17,8 +17,7 @@ import httpx
 import pytest
 
 from einvoice.bus import LoopConfig
-from einvoice.demo import demo_invoices
-from tests.conftest import Tenant
+from einvoice_tools.demo import demo_invoices
 from tests.support import (
     GATEWAY,
     LAUNCHER_SCRIPT,
@@ -28,6 +27,7 @@ from tests.support import (
     kill_service_hard,
     mails_to,
 )
+from tests.support.parties import Tenant
 
 pytestmark = [pytest.mark.e2e]
 
@@ -112,10 +112,11 @@ async def test_retail_numbers_stay_gapless_when_the_builder_is_killed(
             "the services were already running (make run?); not killing what "
             "this session did not start"
         )
-    from einvoice import readmodels
     from einvoice.mongo import mongo_client
+    from einvoice.readmodels import tracking
     from einvoice.settings import Settings
-    from tests.e2e.test_retail_flow import LINES, delivery, pushed_receipts, send, shopper_request
+    from tests.support import shopper_request
+    from tests.support.retail import LINES, delivery, pushed_receipts, send
 
     receipts = await pushed_receipts(chain, LINES, 30)
     requests = [
@@ -156,11 +157,11 @@ async def test_retail_numbers_stay_gapless_when_the_builder_is_killed(
         return found if all(found) else None
 
     outcomes = await eventually(all_mailed, timeout=300, interval=1, what="all 30 invoices")
-    refused = [o.get("failure_reasons") for o in outcomes if readmodels.stage_of(o) != "mailed"]
+    refused = [o.get("failure_reasons") for o in outcomes if tracking.stage_of(o) != "mailed"]
     assert refused == [], refused
     client = mongo_client(Settings(**stack))
     try:
-        rows = await readmodels.chain_invoices(client, chain.chain_id)
+        rows = await tracking.chain_invoices(client, chain.chain_id)
     finally:
         await client.close()
     numbers = sorted(r["number"] for r in rows)

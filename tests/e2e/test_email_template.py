@@ -20,9 +20,9 @@ from playwright.async_api import expect
 from einvoice import events
 from einvoice.kafka_admin import partitions_of
 from einvoice_tools.demo import demo_invoices
-from tests.conftest import Tenant, known_tenant
 from tests.support import GATEWAY, eventually, mails_to
 from tests.support.browser import PHONE, chromium, screenshot
+from tests.support.parties import Tenant, known_tenant
 
 pytestmark = [pytest.mark.e2e]
 

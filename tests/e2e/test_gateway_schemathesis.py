@@ -12,8 +12,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 
-from tests.conftest import Tenant, known_tenant
 from tests.support import GATEWAY
+from tests.support.parties import Tenant, known_tenant
 
 pytestmark = [pytest.mark.e2e]
 

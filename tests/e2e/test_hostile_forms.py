@@ -1,12 +1,12 @@
 """The hostile-input catalogue at every endpoint of the gateway that takes outside data.
 
-Each write endpoint, forms and JSON alike, sent by the user entitled to it (the world of
-tests/e2e/test_authorization.py), is sent again with every field in turn made hostile (its
-form token too), without fields, with a JSON body where a form is expected, with 10 MB, and
-(JSON endpoints) as malformed, deeply nested or operator-smuggling JSON. Each read endpoint
-gets every hostile value in its path and query parameters. None may answer 5xx: a bad
-request gets a 4xx with its reason, or the page again with the error shown. The gateway
-keeps running."""
+Each write endpoint, forms and JSON alike, sent by the user entitled to it (in the world
+of the authorization matrix, the `world` fixture of tests/e2e/conftest.py), is sent again
+with every field in turn made hostile (its form token too), without fields, with a JSON
+body where a form is expected, with 10 MB, and (JSON endpoints) as malformed, deeply
+nested or operator-smuggling JSON. Each read endpoint gets every hostile value in its path
+and query parameters. None may answer 5xx: a bad request gets a 4xx with its reason, or
+the page again with the error shown. The gateway keeps running."""
 
 from __future__ import annotations
 
@@ -19,16 +19,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.e2e.test_authorization import (  # noqa: F401 (world: the module-scoped fixture)
-    BODIES,
-    BRANDING_X,
-    REQUEST_FORM,
-    Row,
-    World,
-    actor_for,
-    world,
-)
 from tests.support import GATEWAY
+from tests.support.authz_matrix import BRANDING_X, REQUEST_FORM, Row
+from tests.support.authz_world import BODIES, World, actor_for
 
 pytestmark = [pytest.mark.e2e]
 
@@ -187,7 +180,7 @@ def _variants(w: World, write: Write, csrf: str | None) -> list[tuple[str, dict[
 
 
 async def test_no_endpoint_answers_hostile_input_with_a_server_error(
-    world: World,  # noqa: F811 (the fixture imported above)
+    world: World,
 ) -> None:
     statuses: Counter[int] = Counter()
     server_errors: list[str] = []

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from einvoice.demo import demo_invoices
-from tests.conftest import Tenant
+from einvoice_tools.demo import demo_invoices
 from tests.support import GATEWAY, LAUNCHER_SCRIPT, PYTHON, ROOT, eventually, mails_to
+from tests.support.parties import Tenant
 
 pytestmark = [pytest.mark.e2e]
 

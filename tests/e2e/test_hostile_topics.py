@@ -19,15 +19,18 @@ from typing import Any
 import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
-from einvoice import demo, dlq, events, readmodels
+from einvoice import events
 from einvoice.batches import batch_events
 from einvoice.bus import make_producer
-from einvoice.demo import demo_invoices
 from einvoice.mongo import mongo_client
-from einvoice.receipts import find_receipt_by_code, receipt_event
+from einvoice.readmodels import tracking
+from einvoice.readmodels.receipts import find_receipt_by_code
+from einvoice.receipts import receipt_event
 from einvoice.settings import Settings
-from tests.conftest import Chain, Tenant
+from einvoice_tools import demo, dlq
+from einvoice_tools.demo import demo_invoices
 from tests.support import LAUNCHER_SCRIPT, PYTHON, ROOT, eventually
+from tests.support.parties import Chain, Tenant
 
 pytestmark = [pytest.mark.e2e]
 
@@ -110,11 +113,11 @@ async def _outcome(client, tenant: Tenant, invoice_id: str, key: str) -> tuple[s
     for letter in letters:
         if letter.key == key:
             return "dlq", letter.reason
-    delivery = await readmodels.delivery(client["mongo"], tenant.tenant_id, invoice_id)
+    delivery = await tracking.delivery(client["mongo"], tenant.tenant_id, invoice_id)
     if delivery:
-        stage = readmodels.stage_of(delivery)
+        stage = tracking.stage_of(delivery)
         if stage == "failed":
-            return "rejected", "; ".join(readmodels.failure_of(delivery)[1])
+            return "rejected", "; ".join(tracking.failure_of(delivery)[1])
         if stage in ("mailed", "opened"):
             return "delivered", ""
     return None

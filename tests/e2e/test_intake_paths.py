@@ -15,11 +15,11 @@ import pytest
 from einvoice import events
 from einvoice.batches import batch_events, invoice_id_for
 from einvoice.bus import Outgoing, make_producer, publish
-from einvoice.csvbatch import to_csv
-from einvoice.demo import demo_invoices
-from einvoice.dlq import show
-from tests.conftest import Tenant
+from einvoice_tools.csvbatch import to_csv
+from einvoice_tools.demo import demo_invoices
+from einvoice_tools.dlq import show
 from tests.support import GATEWAY, ROOT, eventually, mails_to
+from tests.support.parties import Tenant
 
 pytestmark = [pytest.mark.e2e]
 
@@ -168,7 +168,7 @@ async def test_the_api_needs_the_tenants_key(tenant: Tenant) -> None:
 
 
 async def test_a_batch_is_visible_only_to_its_tenant(tenant: Tenant, stack: dict[str, str]) -> None:
-    from tests.conftest import register_tenant
+    from tests.support.parties import register_tenant
 
     other = await register_tenant(stack["kafka_bootstrap"], "Inny dostawca")
 

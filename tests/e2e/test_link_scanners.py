@@ -9,9 +9,9 @@ import re
 import httpx
 import pytest
 
-from einvoice.demo import demo_invoices
-from tests.conftest import Tenant
+from einvoice_tools.demo import demo_invoices
 from tests.support import CSRF_FIELD, GATEWAY, eventually, mails_to, operator_session
+from tests.support.parties import Tenant
 
 pytestmark = [pytest.mark.e2e]
 

@@ -23,9 +23,9 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
-from einvoice.demo import demo_invoices
-from tests.conftest import Tenant, register_tenant
+from einvoice_tools.demo import demo_invoices
 from tests.support import GATEWAY, PYTHON, ROOT, eventually, launcher, mails_to
+from tests.support.parties import Tenant, register_tenant
 
 pytestmark = [pytest.mark.e2e]
 
@@ -305,8 +305,8 @@ async def test_the_mailbox_password_is_sealed_and_a_blank_field_keeps_it(
     from aiokafka import AIOKafkaConsumer
 
     from einvoice import events
+    from einvoice.kafka_admin import partitions_of
     from einvoice.sealing import Sealer
-    from einvoice.topics import partitions_of
     from tests.support import local_settings
 
     tenant = await new_tenant(stack, "Telekom Zapieczętowany Sp. z o.o.")

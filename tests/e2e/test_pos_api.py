@@ -16,14 +16,15 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from einvoice import demo, events
-from einvoice.dlq import show
+from einvoice import events
+from einvoice.kafka_admin import partitions_of
 from einvoice.mongo import mongo_client
-from einvoice.receipts import find_receipt_by_code, receipts_collection
+from einvoice.readmodels.receipts import find_receipt_by_code, receipts_collection
 from einvoice.settings import Settings
-from einvoice.topics import partitions_of
-from tests.conftest import Chain, push
+from einvoice_tools import demo
+from einvoice_tools.dlq import show
 from tests.support import GATEWAY, ROOT, eventually
+from tests.support.parties import Chain, push
 
 pytestmark = [pytest.mark.e2e]
 

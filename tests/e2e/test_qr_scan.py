@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from einvoice_tools.receiptqr import qr_png
-from tests.support.browser import PHONE, chromium, register_and_sign_in, screenshot
-from tests.e2e.test_retail_flow import LINES, pushed_receipt
 from tests.support import GATEWAY
+from tests.support.browser import PHONE, chromium, register_and_sign_in, screenshot
+from tests.support.retail import LINES, pushed_receipt
 
 pytestmark = [pytest.mark.e2e]
 

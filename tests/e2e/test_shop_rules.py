@@ -15,8 +15,8 @@ import pytest
 
 from einvoice.mongo import service_db
 from gateway.accounts.admin import create_account
-from tests.e2e.test_retail_flow import LINES, pushed_receipt
 from tests.support import GATEWAY, eventually, local_settings
+from tests.support.retail import LINES, pushed_receipt
 
 pytestmark = [pytest.mark.e2e]
 

@@ -10,9 +10,9 @@ import uuid
 import pytest
 from pypdf import PdfReader
 
-from tests.support.browser import PHONE, chromium, register_and_sign_in, screenshot
-from tests.e2e.test_retail_flow import LINES, pushed_receipt
 from tests.support import GATEWAY, eventually
+from tests.support.browser import PHONE, chromium, register_and_sign_in, screenshot
+from tests.support.retail import LINES, pushed_receipt
 
 pytestmark = [pytest.mark.e2e]
 

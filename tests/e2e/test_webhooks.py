@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from einvoice import webhooks
-from einvoice.demo import demo_invoices
-from tests.conftest import Tenant, register_tenant
+from einvoice_tools.demo import demo_invoices
 from tests.support import GATEWAY, eventually, mails_to
+from tests.support.parties import Tenant, register_tenant
 
 pytestmark = [pytest.mark.e2e]
 
