@@ -3,8 +3,8 @@
 SecantusDB 0.7.0b3 reads its catalog from WiredTiger on every command: the profiler
 level of the database, the collection's options, and the collection's index list
 (several times per written document: for unique checks, partial filters, geo checks and
-index upkeep). Under the platform's load that was about a third of the server's CPU
-(py-spy, `make bench`), a cost mongod does not have: it keeps its catalog in memory.
+index upkeep). Under the platform's load that was a large share of the server's CPU
+(ADR 0009 has the profile), a cost mongod does not have: it keeps its catalog in memory.
 
 This launcher caches the three reads and drops the cache around every command that can
 change the catalog, so nothing the server enforces changes:

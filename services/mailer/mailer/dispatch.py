@@ -72,7 +72,7 @@ class Dispatcher:
     give_up_after: timedelta = timedelta(hours=48)
     # Jobs this replica queued wait in memory for its next round, so a round need not ask
     # the database what is due: SecantusDB reads every due job to sort them, which cost
-    # more per e-mail the longer the queue (measured in a 100,000 run). A full hand-off
+    # more per e-mail the longer the queue (ADR 0007, hand-off). A full hand-off
     # makes the pdf.rendered consumer wait, so a backlog stays in Kafka, where it is
     # cheap. The database is still asked every `db_poll` seconds, and whenever the
     # hand-off is empty: for retries, mailbox waits, other replicas' jobs and leases that
