@@ -7,6 +7,7 @@ from typing import Any
 
 from einvoice import events
 from einvoice.bus import ConsumerLoop, Handler, LoopConfig, make_producer
+from einvoice.contract import ServiceTopics
 from einvoice.settings import Settings
 
 # The interactive loop takes few records at a time: a shopper's event must not wait for a
@@ -45,15 +46,18 @@ def _with_lanes(topics: frozenset[str] | None) -> frozenset[str] | None:
 
 async def consume(
     settings: Settings,
-    service: str,
+    topics: ServiceTopics,
     handlers: dict[str, Handler],
     stop: asyncio.Event,
     **loop_options: Any,
 ) -> None:
     """Run the service's handlers until `stop` is set: bulk topics in the consumer group
-    `<service>`, the interactive lane in `<service>.interactive`, on one producer."""
+    `<service>`, the interactive lane in `<service>.interactive`, on one producer. The
+    handlers must be for exactly the topics the service declares."""
+    topics.check_handlers(handlers)
+    service = topics.service
     bulk, interactive = split_lanes(handlers)
-    owned = _with_lanes(loop_options.pop("dead_letters_for", None))
+    owned = _with_lanes(topics.dead_letters_for)
     producer = make_producer(settings.kafka_bootstrap, service)
     await producer.start()
     try:

@@ -14,6 +14,7 @@ from invoice_builder.adapters import MongoInvoices
 from invoice_builder.config import BuilderSettings
 from invoice_builder.handlers import Deps, on_invoice_requested
 from invoice_builder.retail import RetailDeps, on_retail_reserved, warsaw_today
+from invoice_builder.topics import TOPICS
 
 SERVICE = "invoice-builder"
 
@@ -30,7 +31,7 @@ async def main(settings: BuilderSettings, stop: asyncio.Event) -> None:
             events.INVOICE_REQUESTED: partial(on_invoice_requested, deps=Deps(invoices)),
             events.RETAIL_RESERVED: partial(on_retail_reserved, deps=retail),
         }
-        await consume(settings, SERVICE, handlers, stop)
+        await consume(settings, TOPICS, handlers, stop)
     finally:
         await tenants.stop()
         await client.close()

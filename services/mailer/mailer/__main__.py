@@ -22,6 +22,7 @@ from mailer.config import MailerSettings
 from mailer.dispatch import Dispatcher, Route, route_for
 from mailer.handlers import Deps, on_pdf_rendered, on_resend_requested
 from mailer.limits import Limits, MailboxLimiter
+from mailer.topics import TOPICS
 
 SERVICE = "mailer"
 
@@ -83,7 +84,7 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
         }
         dispatching = asyncio.create_task(dispatcher.run(stop))
         try:
-            await consume(settings, SERVICE, handlers, stop)
+            await consume(settings, TOPICS, handlers, stop)
         finally:
             stop.set()
             await dispatching

@@ -15,6 +15,7 @@ from einvoice.worker import consume
 from invoice_pdf.drawn import render_for, warm_up
 from pdf_renderer.config import RendererSettings
 from pdf_renderer.handlers import Deps, on_invoice_issued
+from pdf_renderer.topics import TOPICS
 
 SERVICE = "pdf-renderer"
 
@@ -44,7 +45,7 @@ async def main(settings: RendererSettings, stop: asyncio.Event) -> None:
             deps = Deps(store=store, render=render, tenants=tenants)
             handlers = {events.INVOICE_ISSUED: partial(on_invoice_issued, deps=deps)}
             await consume(
-                settings, SERVICE, handlers, stop, concurrency=settings.render_processes * 2
+                settings, TOPICS, handlers, stop, concurrency=settings.render_processes * 2
             )
     finally:
         await tenants.stop()

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
-from einvoice import events
 from einvoice.bus import Handler, RawHandler
 from einvoice.mongo import mongo_client
 from einvoice.outbox import Outbox
@@ -20,6 +19,7 @@ from einvoice.worker import consume
 from read_tracker.adapters import MongoDeliveries, reverse_dns
 from read_tracker.config import TrackerSettings
 from read_tracker.handlers import DEAD_LETTER_TOPICS, HANDLERS, Deps, on_dead_letter
+from read_tracker.topics import TOPICS
 from read_tracker.webhook_http import HttpPoster
 from read_tracker.webhooks import WebhookDispatcher, WebhookJobs, target_for
 
@@ -94,13 +94,9 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
         }
         for topic in DEAD_LETTER_TOPICS:
             handlers[topic] = RawHandler(partial(on_dead_letter, deps=deps))
-        # The stage topics' own consumers dead-letter their bad records; these are ours.
-        owned = frozenset(
-            {events.INVOICE_REJECTED, events.MAIL_SENT, events.MAIL_FAILED, events.INVOICE_OPENED}
-        )
         dispatching = asyncio.create_task(dispatcher.run(stop))
         try:
-            await consume(settings, SERVICE, handlers, stop, dead_letters_for=owned)
+            await consume(settings, TOPICS, handlers, stop)
         finally:
             stop.set()
             await dispatching

@@ -16,6 +16,7 @@ from receipt_ingest.adapters import MongoReceipts, MongoReservations
 from receipt_ingest.config import IngestSettings
 from receipt_ingest.handlers import Deps, on_receipt_scanned
 from receipt_ingest.retail import RetailDeps, on_invoice_rejected, on_retail_requested
+from receipt_ingest.topics import TOPICS
 
 SERVICE = "receipt-ingest"
 
@@ -36,9 +37,7 @@ async def main(settings: IngestSettings, stop: asyncio.Event) -> None:
             events.RETAIL_REQUESTED: partial(on_retail_requested, deps=retail),
             events.INVOICE_REJECTED: partial(on_invoice_rejected, deps=retail),
         }
-        # invoice.rejected is read-tracker's to dead-letter; this service only listens.
-        owned = frozenset({events.RECEIPT_SCANNED, events.RETAIL_REQUESTED})
-        await consume(settings, SERVICE, handlers, stop, dead_letters_for=owned)
+        await consume(settings, TOPICS, handlers, stop)
     finally:
         await tenants.stop()
         await client.close()
