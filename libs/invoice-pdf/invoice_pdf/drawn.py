@@ -1,8 +1,8 @@
 """The default invoice layout drawn directly with ReportLab's canvas (ADR 0008).
 
 `render_invoice_pdf_drawn` draws what ``templates/invoice.html.j2`` shows - the same A4
-page, margins, column widths, colours and texts - at ~6 ms of CPU instead of ~100 ms for
-xhtml2pdf. It is pure and synchronous (reads only the packaged fonts), so it can run in a
+page, margins, column widths, colours and texts - for a small fraction of xhtml2pdf's CPU
+(ADR 0008 has the figures). It is pure and synchronous (reads only the packaged fonts), so it can run in a
 ProcessPoolExecutor; fonts and decoded logos are cached per process.
 
 The layout:
@@ -100,8 +100,8 @@ def _fonts() -> tuple[str, str]:
 # units), given their codes in this order before anything is drawn. ReportLab numbers a
 # font's characters in the order a document first uses them, so without this two invoices
 # embed different subsets of the same font; with it, every invoice that keeps to ASCII and
-# these embeds the same bytes, built and compressed once per worker (_ReusedSubsets).
-# Drawing 2.1 of 4.7 CPU-ms went into building and compressing the two embedded fonts.
+# these embeds the same bytes, built and compressed once per worker (_ReusedSubsets):
+# building and compressing the embedded fonts was much of a render's CPU (ADR 0008, update).
 SHARED_CHARACTERS = "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ„”“«»–—…°²³µ×·§€"
 
 
@@ -561,9 +561,8 @@ def warm_up() -> None:
 
 # Every this many renders, a worker collects its cyclic garbage (ReportLab's canvases hold
 # cycles) and hands the memory it freed back to the system. Drawing an invoice allocates
-# and frees a few MB in C (fonts, zlib); glibc keeps the freed pages, and a worker's RSS
-# crept up by about 2.3 MB per 1,000 invoices without this (flat with it: 8,000 renders,
-# 99.9 MiB throughout; with the trim but no collection, 102.6 -> 104.9 MiB).
+# and frees a few MB in C (fonts, zlib); glibc keeps the freed pages, so a worker's RSS
+# crept up without this, and still did with the trim alone (ADR 0008, update).
 TRIM_EVERY = 500
 _renders = itertools.count(1)
 
