@@ -27,9 +27,9 @@ from pymongo import AsyncMongoClient
 
 from bench.tally import Tally, follow, open_tail
 from einvoice import demo
-from einvoice.batches import MAX_BATCH, invoice_id_for
 from einvoice.bus import Outgoing, make_producer, publish
 from einvoice.receipts import find_receipt_by_code
+from gateway.api.batch_events import MAX_BATCH, invoice_id_for
 from tests.support import shopper_request
 
 EMAIL_DOMAIN = "bench.example.pl"

@@ -20,7 +20,6 @@ import pytest
 from aiokafka.errors import MessageSizeTooLargeError
 
 from einvoice import events
-from einvoice.batches import batch_events
 from einvoice.bus import make_producer
 from einvoice.mongo import mongo_client
 from einvoice.readmodels import tracking
@@ -29,6 +28,7 @@ from einvoice.receipts import receipt_event
 from einvoice.settings import Settings
 from einvoice_tools import demo, dlq
 from einvoice_tools.demo import demo_invoices
+from gateway.api.batch_events import batch_events
 from tests.support import LAUNCHER_SCRIPT, PYTHON, ROOT, eventually
 from tests.support.parties import Chain, Tenant
 

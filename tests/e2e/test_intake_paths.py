@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from einvoice import events
-from einvoice.batches import batch_events, invoice_id_for
 from einvoice.bus import Outgoing, make_producer, publish
 from einvoice_tools.csvbatch import to_csv
 from einvoice_tools.demo import demo_invoices
 from einvoice_tools.dlq import show
+from gateway.api.batch_events import batch_events, invoice_id_for
 from tests.support import GATEWAY, ROOT, eventually, mails_to
 from tests.support.parties import Tenant
 

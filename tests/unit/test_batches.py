@@ -6,8 +6,8 @@ import copy
 from datetime import date
 
 from einvoice import events
-from einvoice.batches import MAX_BATCH, BatchError, batch_events, invoice_id_for
 from einvoice.demo import demo_invoices
+from gateway.api.batch_events import MAX_BATCH, BatchError, batch_events, invoice_id_for
 
 PERIOD = date(2025, 1, 31)
 

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from einvoice.batches import batch_events
 from einvoice_tools.csvbatch import COLUMNS, CsvError, parse_csv, to_csv
 from einvoice_tools.demo import demo_invoices
+from gateway.api.batch_events import batch_events
 
 
 def demo(count: int) -> list[dict]:
