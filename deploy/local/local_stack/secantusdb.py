@@ -8,24 +8,16 @@ import struct
 import subprocess
 from pathlib import Path
 
-from .part import Part, recv_exact
+from .part import FromVenv, recv_exact
 from .paths import HERE, HOST, VENV_BIN
-from .processes import StackError
 
 
-class SecantusDB(Part):
+class SecantusDB(FromVenv):
+    package = "secantusdb"
+
     @property
-    def server(self) -> Path:
+    def program(self) -> Path:
         return VENV_BIN / "secantusd-py"
-
-    def installed(self) -> bool:
-        return self.server.exists()
-
-    def install(self) -> None:
-        raise StackError(
-            f"secantusdb: {self.server} missing; it comes from PyPI `secantusdb` "
-            "(the `stack` dependency group): run `uv sync` in the repo root"
-        )
 
     def version(self) -> str:
         py = VENV_BIN / "python"
