@@ -17,12 +17,11 @@ from einvoice.bus import make_producer
 from einvoice.mongo import service_db
 from einvoice.tenants import publish_tenant
 from gateway.accounts.admin import create_chain_user
-from tests.support import GATEWAY, eventually, local_settings, mails_to
+from tests.support import CSRF_FIELD, GATEWAY, eventually, local_settings, mails_to
 
 pytestmark = [pytest.mark.e2e]
 
 PASSWORD = "zielony rower 42"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 VERIFY_LINK = re.compile(r"http://127\.0\.0\.1:8000(/account/verify/[A-Za-z0-9_-]{43})")
 RESET_LINK = re.compile(r"http://127\.0\.0\.1:8000(/account/reset/[A-Za-z0-9_-]{43})")
 
@@ -42,13 +41,13 @@ class Browser:
 
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
         response = await self.http.get(path, **kwargs)
-        if found := CSRF.search(response.text):
+        if found := CSRF_FIELD.search(response.text):
             self.csrf = found.group(1)
         return response
 
     async def post(self, path: str, data: dict[str, str], csrf: bool = True) -> httpx.Response:
         response = await self.http.post(path, data={"csrf": self.csrf, **data} if csrf else data)
-        if found := CSRF.search(response.text):
+        if found := CSRF_FIELD.search(response.text):
             self.csrf = found.group(1)
         return response
 

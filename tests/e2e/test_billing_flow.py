@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from einvoice_tools.demo import demo_invoices
-from tests.support import GATEWAY, eventually, mails_to
+from tests.support import CSRF_FIELD, GATEWAY, eventually, mails_to
 from tests.support.parties import Tenant
 
 pytestmark = [pytest.mark.e2e]
@@ -173,7 +173,7 @@ async def _confirmations(tenant: Tenant, batch_id: str, at_least: int = 0) -> li
 async def _operator_sees_confirmations(tenant: Tenant, batch_id: str, row: dict) -> None:
     async with httpx.AsyncClient(base_url=GATEWAY, follow_redirects=True) as operator:
         login_page = await operator.get("/operator")
-        csrf = re.search(r'name="csrf" value="([^"]+)"', login_page.text).group(1)
+        csrf = CSRF_FIELD.search(login_page.text).group(1)
         refused = await operator.post("/operator/login", data={"api_key": "wrong", "csrf": csrf})
         assert refused.status_code == 401
         home = await operator.post(

@@ -23,14 +23,13 @@ from pypdf import PdfReader
 from einvoice import events
 from einvoice.readmodels import tracking
 from einvoice_tools import demo
-from tests.support import GATEWAY, eventually, shopper_request
+from tests.support import CSRF_FIELD, GATEWAY, eventually, shopper_request
 from tests.support.browser import PHONE, chromium, screenshot
 from tests.support.parties import Chain, ChainUser, known_chain, push
 from tests.support.retail import delivery, send
 
 pytestmark = [pytest.mark.e2e]
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 ROW_ID = re.compile(r'data-invoice="([^"]+)"')
 DONE = {"mailed", "opened", "failed"}
 
@@ -46,13 +45,13 @@ class Portal:
 
     async def get(self, path: str, **params: str) -> httpx.Response:
         response = await self.http.get(path, params=params)
-        if found := CSRF.search(response.text if "html" in _type(response) else ""):
+        if found := CSRF_FIELD.search(response.text if "html" in _type(response) else ""):
             self.csrf = found.group(1)
         return response
 
     async def post(self, path: str, data: dict[str, str], **kwargs: Any) -> httpx.Response:
         response = await self.http.post(path, data={"csrf": self.csrf, **data}, **kwargs)
-        if found := CSRF.search(response.text if "html" in _type(response) else ""):
+        if found := CSRF_FIELD.search(response.text if "html" in _type(response) else ""):
             self.csrf = found.group(1)
         return response
 

@@ -20,7 +20,7 @@ from playwright.async_api import expect
 from einvoice import events
 from einvoice.kafka_admin import partitions_of
 from einvoice_tools.demo import demo_invoices
-from tests.support import GATEWAY, eventually, mails_to
+from tests.support import CSRF_FIELD, GATEWAY, eventually, mails_to
 from tests.support.browser import PHONE, chromium, screenshot
 from tests.support.parties import Tenant, known_tenant
 
@@ -40,7 +40,6 @@ TEXT = (
     "{{ link }}\n"
 )
 INVOICES = 3
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +52,7 @@ async def own_tenant(services: bool, stack: dict[str, str]) -> Tenant:
 async def operator(own_tenant: Tenant) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=GATEWAY, timeout=30) as client:
         login = await client.get("/operator")
-        csrf = CSRF.search(login.text).group(1)
+        csrf = CSRF_FIELD.search(login.text).group(1)
         signed = await client.post(
             "/operator/login", data={"api_key": own_tenant.api_key, "csrf": csrf}
         )
@@ -77,7 +76,7 @@ async def in_use_any(tenant: Tenant, versions: set[int]) -> bool:
 
 
 async def editor_csrf(operator: httpx.AsyncClient) -> str:
-    return CSRF.search((await operator.get("/operator/email")).text).group(1)
+    return CSRF_FIELD.search((await operator.get("/operator/email")).text).group(1)
 
 
 async def test_a_saved_template_is_what_customers_get(
@@ -87,7 +86,7 @@ async def test_a_saved_template_is_what_customers_get(
     assert page.status_code == 200
     assert "Faktura {{ number }} od {{ seller_name }}" in html.unescape(page.text), "the default"
     assert "{{ link_expires }}" in html.unescape(page.text), "the variables are listed"
-    csrf = CSRF.search(page.text).group(1)
+    csrf = CSRF_FIELD.search(page.text).group(1)
     fields = {"subject": SUBJECT, "html": HTML, "text": TEXT, "csrf": csrf}
 
     preview = await operator.post("/operator/email/preview", data=fields)
@@ -240,7 +239,7 @@ async def test_billing_systems_read_and_write_the_template_and_operators_restore
 
     viewed = await operator.get(f"/operator/email?version={before}")
     assert viewed.status_code == 200 and SUBJECT in html.unescape(viewed.text)
-    csrf = CSRF.search(viewed.text).group(1)
+    csrf = CSRF_FIELD.search(viewed.text).group(1)
     restored = await operator.post(
         f"/operator/email/versions/{before}/restore", data={"csrf": csrf}
     )

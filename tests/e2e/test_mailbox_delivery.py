@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -24,12 +23,11 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from einvoice_tools.demo import demo_invoices
-from tests.support import GATEWAY, PYTHON, ROOT, eventually, launcher, mails_to
+from tests.support import CSRF_FIELD, GATEWAY, PYTHON, ROOT, eventually, launcher, mails_to
 from tests.support.parties import Tenant, register_tenant
 
 pytestmark = [pytest.mark.e2e]
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LIMIT = 100
 COUNT = 300
 
@@ -48,12 +46,12 @@ async def new_tenant(stack: dict[str, str], name: str) -> Tenant:
 async def configure_mailbox(tenant: Tenant, **fields: str) -> httpx.Response:
     """Sign in as the tenant's operator and save the mailbox form; wait until it is in use."""
     async with httpx.AsyncClient(base_url=GATEWAY, timeout=30) as client:
-        csrf = CSRF.search((await client.get("/operator")).text).group(1)
+        csrf = CSRF_FIELD.search((await client.get("/operator")).text).group(1)
         signed = await client.post(
             "/operator/login", data={"api_key": tenant.api_key, "csrf": csrf}
         )
         assert signed.status_code == 303
-        csrf = CSRF.search((await client.get("/operator/mailbox")).text).group(1)
+        csrf = CSRF_FIELD.search((await client.get("/operator/mailbox")).text).group(1)
         form = {"tls": "none", "user": "", "password": "", "reply_to": ""} | fields
         saved = await client.post("/operator/mailbox", data=form | {"csrf": csrf, "action": "save"})
         if saved.status_code != 303:
@@ -286,7 +284,7 @@ async def test_a_permanent_refusal_is_a_failure_for_the_operator_and_for_billing
     assert len(handler.refused) == 1, "a permanent refusal is not retried"
 
     async with httpx.AsyncClient(base_url=GATEWAY, timeout=30) as operator:
-        csrf = CSRF.search((await operator.get("/operator")).text).group(1)
+        csrf = CSRF_FIELD.search((await operator.get("/operator")).text).group(1)
         await operator.post("/operator/login", data={"api_key": tenant.api_key, "csrf": csrf})
         page = await operator.get(f"/operator/batches/{batch_id}")
     assert "Recipient address rejected" in page.text, "the operator sees the reason"

@@ -4,7 +4,6 @@ asked for beyond what is left, and an old receipt is refused with the deadline."
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,13 +14,12 @@ import pytest
 
 from einvoice.mongo import service_db
 from gateway.accounts.admin import create_account
-from tests.support import GATEWAY, eventually, local_settings
+from tests.support import CSRF_FIELD, GATEWAY, eventually, local_settings
 from tests.support.retail import LINES, pushed_receipt
 
 pytestmark = [pytest.mark.e2e]
 
 PASSWORD = "Zażółć-gęślą-jaźń-42"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 @asynccontextmanager
@@ -36,7 +34,7 @@ async def signed_in_shopper() -> AsyncIterator[httpx.AsyncClient]:
         await mongo.close()
     async with httpx.AsyncClient(base_url=GATEWAY, timeout=30) as client:
         form = await client.get("/account/login")
-        csrf = CSRF.search(form.text).group(1)
+        csrf = CSRF_FIELD.search(form.text).group(1)
         signed = await client.post(
             "/account/login", data={"email": email, "password": PASSWORD, "csrf": csrf}
         )
@@ -45,7 +43,7 @@ async def signed_in_shopper() -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def csrf_of(client: httpx.AsyncClient, path: str) -> str:
-    return CSRF.search((await client.get(path)).text).group(1)
+    return CSRF_FIELD.search((await client.get(path)).text).group(1)
 
 
 async def claim(client: httpx.AsyncClient, code: str) -> httpx.Response:

@@ -18,13 +18,12 @@ import pytest
 
 from einvoice import webhooks
 from einvoice_tools.demo import demo_invoices
-from tests.support import GATEWAY, eventually, mails_to
+from tests.support import CSRF_FIELD, GATEWAY, eventually, mails_to
 from tests.support.parties import Tenant, register_tenant
 
 pytestmark = [pytest.mark.e2e]
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000/i/[A-Za-z0-9_-]{43,}")
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 BROWSER = {
     "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131 webhook-test",
     "Accept-Language": "pl-PL,pl;q=0.9",
@@ -73,7 +72,7 @@ def serve(receiver: Receiver) -> ThreadingHTTPServer:
 async def signed_in_operator(tenant: Tenant) -> httpx.AsyncClient:
     client = httpx.AsyncClient(base_url=GATEWAY, timeout=30)
     login = await client.get("/operator")
-    csrf = CSRF.search(login.text).group(1)
+    csrf = CSRF_FIELD.search(login.text).group(1)
     signed = await client.post("/operator/login", data={"api_key": tenant.api_key, "csrf": csrf})
     assert signed.status_code == 303
     return client
@@ -109,7 +108,7 @@ async def test_a_confirmation_reaches_the_webhook_signed_and_retried(
     try:
         page = await operator.get("/operator/webhook")
         assert page.status_code == 200 and "Webhook" in page.text
-        csrf = CSRF.search(page.text).group(1)
+        csrf = CSRF_FIELD.search(page.text).group(1)
         refused = await operator.post(
             "/operator/webhook", data={"csrf": csrf, "url": "ftp://x", "events": "mail.failed"}
         )

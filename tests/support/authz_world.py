@@ -26,7 +26,7 @@ from einvoice_tools import demo
 from einvoice_tools.demo import demo_invoices
 from gateway.accounts.admin import create_account
 from gateway.accounts.store import RATE_LIMITS
-from tests.support import GATEWAY, eventually, local_settings, mails_to
+from tests.support import CSRF_FIELD, GATEWAY, eventually, local_settings, mails_to
 from tests.support.authz_matrix import KEY_ACTORS, OPERATORS, REQUEST_FORM, SHOPPERS, Row
 from tests.support.parties import (
     Chain,
@@ -40,7 +40,6 @@ from tests.support.parties import (
 from tests.support.retail import delivery
 
 PASSWORD = "macierz uprawnień 2024"
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LINK = re.compile(r"http://127\.0\.0\.1:8000/i/([A-Za-z0-9_-]{43,})")
 Y_STORE = "S900"  # chain Y's store-bound key speaks for this store; X's for S001
 Y_SERIES = "FVY/{year}/{month:02d}/{seq:06d}"  # so that X's and Y's numbers never coincide
@@ -72,7 +71,7 @@ def _client(**kwargs: Any) -> httpx.AsyncClient:
 
 async def _token(client: httpx.AsyncClient, path: str) -> str:
     response = await client.get(path)
-    found = CSRF.search(response.text)
+    found = CSRF_FIELD.search(response.text)
     assert found, f"no form token on {path} ({response.status_code})"
     return found.group(1)
 
@@ -88,7 +87,7 @@ async def sign_in(email: str, password: str, landing: str) -> Actor:
 
     async def ready() -> str | None:
         page = await client.get("/me/receipts/add" if landing == "/me" else "/chain/branding")
-        found = CSRF.search(page.text) if page.status_code == 200 else None
+        found = CSRF_FIELD.search(page.text) if page.status_code == 200 else None
         return found.group(1) if found else None
 
     csrf = await eventually(ready, timeout=30, what=f"{email}'s portal")

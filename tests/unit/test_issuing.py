@@ -14,6 +14,7 @@ from stdnum.pl import nip as stdnum_nip
 from einvoice.events import InvoiceIssued, InvoiceRequested
 from invoice_builder.issuing import MAX_AMOUNT, Rejection, issue, normalize_nip
 from invoice_builder.vat import RATE_ORDER
+from tests.support.fakes import request_payload
 
 D = Decimal
 
@@ -32,37 +33,19 @@ BUYER_NIP = "7740001454"
 
 
 def request(**overrides: Any) -> InvoiceRequested:
-    """A valid net-basis request; keyword arguments replace top-level fields."""
-    data: dict[str, Any] = {
-        "invoice_id": "inv-1",
-        "batch_id": "batch-1",
-        "number": "FV/2025/01/0001",
-        "issue_date": "2025-01-31",
-        "sale_date": "2025-01-31",
-        "price_basis": "net",
-        "seller": {
-            "name": "Energia Sp. z o.o.",
-            "nip": SELLER_NIP,
-            "address": {"street": "ul. Prosta 1", "postal_code": "00-001", "city": "Warszawa"},
+    """A valid net-basis request whose VAT rounds differently per line and per rate (3 x 33.33
+    and 1 x 0.01 at 23%); keyword arguments replace top-level fields."""
+    lines = [
+        {
+            "name": "Energia czynna",
+            "quantity": "3",
+            "unit": "kWh",
+            "unit_price": "33.33",
+            "vat_rate": "23",
         },
-        "buyer": {
-            "name": "Jan Kowalski",
-            "address": {"street": "ul. Krzywa 2", "postal_code": "30-001", "city": "Kraków"},
-            "email": "jan.kowalski@example.pl",
-        },
-        "lines": [
-            {
-                "name": "Energia czynna",
-                "quantity": "3",
-                "unit": "kWh",
-                "unit_price": "33.33",
-                "vat_rate": "23",
-            },
-            {"name": "Opłata handlowa", "quantity": "1", "unit_price": "0.01", "vat_rate": "23"},
-        ],
-        "payment": {"method": "przelew", "due_date": "2025-02-14"},
-    }
-    data.update(overrides)
+        {"name": "Opłata handlowa", "quantity": "1", "unit_price": "0.01", "vat_rate": "23"},
+    ]
+    data = request_payload(**({"batch_id": "batch-1", "lines": lines} | overrides))
     return InvoiceRequested.model_validate(data)
 
 
