@@ -222,3 +222,11 @@ class FakeDb(dict):
     def __missing__(self, name: str) -> FakeCollection:
         self[name] = FakeCollection()
         return self[name]
+
+
+class FakeClient(dict):
+    """`client[name]` gives the same FakeDb every time, like a client."""
+
+    def __missing__(self, name: str) -> FakeDb:
+        self[name] = FakeDb()
+        return self[name]

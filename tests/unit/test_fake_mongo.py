@@ -9,7 +9,7 @@ from pymongo import InsertOne, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from tests.support.clock import T0, Clock
-from tests.support.mongo import FakeCollection, FakeDb
+from tests.support.mongo import FakeClient, FakeCollection, FakeDb
 
 # --- the fake behaves like MongoDB where the store depends on it ---------------------------
 
@@ -106,9 +106,10 @@ async def test_a_bulk_write_reports_a_duplicate_and_runs_the_rest_when_unordered
     assert coll.docs["a"]["n"] == 1
 
 
-def test_a_database_keeps_its_collections() -> None:
-    db = FakeDb()
+def test_a_client_keeps_its_databases_and_a_database_its_collections() -> None:
+    client, db = FakeClient(), FakeDb()
     assert db["jobs"] is db["jobs"] and db["jobs"] is not db["links"]
+    assert client["mailer"] is client["mailer"] and client["mailer"] is not client["gateway"]
 
 
 def test_the_clock_moves_only_when_told() -> None:

@@ -28,7 +28,7 @@ from einvoice.tenants import TenantDirectory, hash_api_key
 from einvoice_tools import demo
 from einvoice_tools.receiptqr import qr_png
 from receipt_ingest.handlers import check_totals, receipt_record
-from tests.support.mongo import FakeCollection
+from tests.support.mongo import FakeClient, FakeCollection
 
 CHAIN = "zielony-koszyk"
 WHEN = datetime(2025, 1, 31, 12, 15, 7, tzinfo=timezone(timedelta(hours=1)))
@@ -248,17 +248,17 @@ def test_the_view_shows_each_line_with_what_remains() -> None:
     assert [line["index"] for line in view["lines"]] == [0, 1, 2, 3, 4]
 
 
-class FakeClient(dict):
-    """client[db][collection], as receipts_collection reads it."""
-
-    def __init__(self, collection: FakeCollection) -> None:
-        super().__init__(einvoice_receipt_ingest={"receipts": collection})
+def client_with(receipts: FakeCollection) -> FakeClient:
+    """A client whose receipt-ingest database holds `receipts`, as receipts_collection reads it."""
+    client = FakeClient()
+    client["einvoice_receipt_ingest"]["receipts"] = receipts
+    return client
 
 
 async def test_a_receipt_is_found_by_its_code_however_it_is_typed() -> None:
     record = stored_receipt(["0"] * 5)
     collection = FakeCollection([record])
-    client = FakeClient(collection)
+    client = client_with(collection)
     found = await find_receipt_by_code(client, CHAIN, "abcd efgh jkmn pqrs")
     assert found["receipt_id"] == record["receipt_id"]
     assert collection.queries == [{"code_sha256": record["code_sha256"], "tenant_id": CHAIN}]
@@ -272,7 +272,7 @@ async def test_crockford_look_alikes_are_forgiven() -> None:
     record = stored_receipt(["0"] * 5)
     record["code"] = "10AB10AB10AB10AB"
     record["code_sha256"] = code_sha256(record["code"])
-    client = FakeClient(FakeCollection([record]))
+    client = client_with(FakeCollection([record]))
     assert await find_receipt_by_code(client, CHAIN, "IOAB-LOAB-10AB-1OAB") is not None
 
 
@@ -280,7 +280,7 @@ async def test_a_code_found_in_two_chains_needs_the_chain() -> None:
     one, two = stored_receipt(["0"] * 5), stored_receipt(["0"] * 5)
     two["tenant_id"] = "other-chain"
     two["_id"] = receipt_key("other-chain", two["receipt_id"])
-    client = FakeClient(FakeCollection([one, two]))
+    client = client_with(FakeCollection([one, two]))
     assert await find_receipt_by_code(client, None, "ABCD-EFGH-JKMN-PQRS") is None
     assert (await find_receipt_by_code(client, "other-chain", "ABCDEFGHJKMNPQRS"))[
         "chain_id"
