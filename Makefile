@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-MEMBERS := $(wildcard shared/pyproject.toml services/*/pyproject.toml)
+MEMBERS := $(wildcard shared/pyproject.toml libs/*/pyproject.toml tools/pyproject.toml services/*/pyproject.toml)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,9 +55,19 @@ bench: install ## benchmark the pipeline on the local stack: N=10000 invoices (N
 chaos: install ## inject faults (kills, Kafka restart, S3/MongoDB/SMTP down) into a 2,000-invoice run, then count
 	$(PY) tests/chaos/run.py --invoices 2000 $(CHAOS_ARGS)
 
+LINTED := shared libs tools services deploy tests bench
+
 lint: $(VENV)/.synced ## ruff lint and format check
-	$(VENV)/bin/ruff check shared services deploy tests bench
-	$(VENV)/bin/ruff format --check shared services deploy tests bench
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
+typecheck: $(VENV)/.synced ## mypy over the workspace's packages (settings in pyproject.toml)
+	$(VENV)/bin/mypy
+
+check: lint typecheck ## what CI checks before the tests: ruff, the format check, mypy
+
+hooks: $(VENV)/.synced ## install the git pre-commit hook (runs `make check`'s tools on commit)
+	$(VENV)/bin/pre-commit install
 
 docs: $(VENV)/.synced ## regenerate docs/events.md from the event schemas
 	$(VENV)/bin/einvoice schemas --output docs/events.md
@@ -68,4 +78,4 @@ logs: ## follow every log of the local stack and services
 reset: stop ## stop everything and delete local data (topics, buckets, databases, mail)
 	$(PY) deploy/local/stack.py reset
 
-.PHONY: help install run up stop status test test-unit bench chaos lint docs logs reset
+.PHONY: help install run up stop status test test-unit bench chaos lint typecheck check hooks docs logs reset
