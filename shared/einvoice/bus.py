@@ -168,9 +168,9 @@ def dlq_record(record: ConsumerRecord, reason: str, service: str, attempts: int)
 
 # How long the broker holds a fetch that finds nothing new. Records that arrive meanwhile
 # answer it at once (fetch_min_bytes is 1), so this adds no latency; it only sets how
-# often an idle consumer asks again. aiokafka's 500 ms made the idle consumers (every
-# service's interactive lane and tenant directory during a batch) cost Kafka 84 CPU-ms/s
-# on the local stack; 3 s: 24. After a rebalance, the first fetch may wait that long once.
+# often an idle consumer asks again: with aiokafka's 500 ms, the idle consumers (every
+# service's interactive lane and tenant directory during a batch) cost Kafka most of its
+# idle CPU (docs/capacity.md). After a rebalance, the first fetch may wait that long once.
 FETCH_MAX_WAIT_MS = 3000
 
 

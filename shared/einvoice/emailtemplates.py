@@ -170,8 +170,8 @@ def build_message(
     """The e-mail as it goes on the wire: multipart/alternative, text and HTML.
 
     Built with the `email` package's compat32 classes (MIMEMultipart, MIMEText, Header):
-    a third of the CPU of EmailMessage, whose header parsing and refolding took over half
-    of the mailer's CPU under a batch (py-spy). What EmailMessage also did, refusing a
+    EmailMessage's header parsing and refolding was most of the mailer's CPU under a batch
+    (ADR 0007). What EmailMessage also did, refusing a
     line break in a header, is checked here: no header can smuggle in another (Bcc:)."""
     headers = {"From": sender, "To": recipient, "Message-ID": message_id}
     if reply_to:

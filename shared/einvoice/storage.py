@@ -1,8 +1,8 @@
 """S3-compatible object storage (SeaweedFS locally, AWS S3 in production).
 
 Objects are written and read through obstore (Rust's `object_store`, async, no worker
-thread): a 50 kB PUT costs it about a third of boto3's CPU, which counted at 100 invoices a
-second (ADR 0011). boto3 stays for what obstore does not do: creating the bucket, and the
+thread), which costs far less CPU per PUT than boto3, and that counts at 100 invoices a
+second (ADR 0011 has the measurements). boto3 stays for what obstore does not do: creating the bucket, and the
 tools and tests that look into the bucket.
 """
 
