@@ -75,8 +75,9 @@ class CoalescedUpdates:
     A consumer batch runs up to 16 handlers at once; each would pay a round trip and the
     server's per-command cost for its one small write. Writes that arrive within `linger`
     seconds of each other (or while the previous bulk is on its way) go in one command:
-    a document in a bulk costs the server a fraction of a single upsert (ADR 0009). Each caller still waits for its own write and gets its own error: an insert
-    refused as a duplicate raises DuplicateKeyError to its caller; an update refused inside
+    a document in a bulk costs the server a fraction of a single upsert (ADR 0009). Each
+    caller still waits for its own write and gets its own error: an insert refused as a
+    duplicate raises DuplicateKeyError to its caller; an update refused inside
     the bulk (say, two concurrent upserts of one document) is tried again on its own.
     Writes to one document must not be in flight together when their order matters: the
     bus keeps one key's records in order, so they are not."""

@@ -2,8 +2,8 @@
 
 Objects are written and read through obstore (Rust's `object_store`, async, no worker
 thread), which costs far less CPU per PUT than boto3, and that counts at 100 invoices a
-second (ADR 0011 has the measurements). boto3 stays for what obstore does not do: creating the bucket, and the
-tools and tests that look into the bucket.
+second (ADR 0011 has the measurements). boto3 stays for what obstore does not do: creating
+the bucket, and the tools and tests that look into the bucket.
 """
 
 from __future__ import annotations
