@@ -16,7 +16,7 @@ from einvoice import events
 from einvoice.bus import make_producer
 from einvoice.mongo import service_db
 from einvoice.tenants import publish_tenant
-from gateway.accounts.admin import create_chain_user
+from gateway.shop.accounts.admin import create_chain_user
 from tests.support import CSRF_FIELD, GATEWAY, eventually, local_settings, mails_to
 
 pytestmark = [pytest.mark.e2e]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from einvoice.mongo import service_db
-from gateway.accounts.admin import create_account
+from gateway.shop.accounts.admin import create_account
 from tests.support import CSRF_FIELD, GATEWAY, eventually, local_settings
 from tests.support.retail import LINES, pushed_receipt
 

@@ -24,8 +24,8 @@ from einvoice.settings import Settings
 from einvoice.tenants import hash_api_key
 from einvoice_tools import demo
 from einvoice_tools.demo import demo_invoices
-from gateway.accounts.admin import create_account
-from gateway.accounts.store import RATE_LIMITS
+from gateway.shop.accounts.admin import create_account
+from gateway.shop.accounts.store import RATE_LIMITS
 from tests.support import CSRF_FIELD, GATEWAY, eventually, local_settings, mails_to
 from tests.support.authz_matrix import KEY_ACTORS, OPERATORS, REQUEST_FORM, SHOPPERS, Row
 from tests.support.parties import (

@@ -156,11 +156,11 @@ async def create_chain_account(
     chain_id: str, email: str | None = None, password: str = CHAIN_USER_PASSWORD
 ) -> ChainUser:
     """A verified user of the retail chain `chain_id`, straight in the gateway's database
-    (chain users have no self-registration; `gateway.accounts.admin.create_chain_user`)."""
+    (chain users have no self-registration; `gateway.shop.accounts.admin.create_chain_user`)."""
     from pymongo import AsyncMongoClient
 
     from einvoice.mongo import service_db
-    from gateway.accounts.admin import create_chain_user
+    from gateway.shop.accounts.admin import create_chain_user
 
     email = email or f"kasa@{uuid.uuid4().hex[:10]}.chain-user.test"
     mongo = AsyncMongoClient(local_settings()["mongo_url"], tz_aware=True)

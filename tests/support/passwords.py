@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 
-from gateway.accounts.passwords import Passwords
+from gateway.shop.accounts.passwords import Passwords
 
 
 def cheap_passwords() -> Passwords:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from argon2 import PasswordHasher
 
-from gateway.accounts.passwords import Passwords, password_problem
-from gateway.accounts.store import AccountStore, normalize_email
+from gateway.shop.accounts.passwords import Passwords, password_problem
+from gateway.shop.accounts.store import AccountStore, normalize_email
 from tests.support.mongo import FakeDb
 from tests.support.passwords import cheap_passwords
 

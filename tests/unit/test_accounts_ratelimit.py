@@ -3,9 +3,9 @@ reset requests use them (fakes only)."""
 
 from __future__ import annotations
 
-from gateway.accounts import service
-from gateway.accounts.ratelimit import RateLimiter
-from gateway.accounts.store import AccountStore
+from gateway.shop.accounts import service
+from gateway.shop.accounts.ratelimit import RateLimiter
+from gateway.shop.accounts.store import AccountStore
 from tests.support.clock import T0, Clock
 from tests.support.mongo import FakeCollection, FakeDb
 from tests.support.passwords import cheap_passwords

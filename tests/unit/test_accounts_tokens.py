@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from gateway.accounts import service, tokens
-from gateway.accounts.ratelimit import RateLimiter
-from gateway.accounts.sessions import SessionStore
-from gateway.accounts.store import AccountStore, EmailTaken
-from gateway.accounts.tokens import OneTimeTokens, digest
+from gateway.shop.accounts import service, tokens
+from gateway.shop.accounts.ratelimit import RateLimiter
+from gateway.shop.accounts.store import AccountStore, EmailTaken
+from gateway.shop.accounts.tokens import OneTimeTokens, digest
+from gateway.web.sessions import SessionStore
 from tests.support.clock import Clock
 from tests.support.mongo import FakeCollection, FakeDb
 from tests.support.passwords import cheap_passwords

@@ -9,12 +9,13 @@ from types import SimpleNamespace
 import pytest
 from starlette.requests import Request
 
-from gateway.accounts.deps import CsrfRejected, SignedIn, form_csrf, require_csrf
-from gateway.accounts.mail import AccountMail, compose
-from gateway.accounts.sessions import Session
-from gateway.accounts.store import Account
-from gateway.accounts.views import safe_next
 from gateway.config import GatewaySettings
+from gateway.shop.accounts.mail import AccountMail, compose
+from gateway.shop.accounts.store import Account
+from gateway.shop.accounts.views import safe_next
+from gateway.web.auth import SignedIn
+from gateway.web.csrf import CsrfRejected, form_csrf, require_csrf
+from gateway.web.sessions import Session
 from tests.support.clock import T0
 
 SETTINGS = GatewaySettings(session_secret="unit-test-secret-unit-test-secret")

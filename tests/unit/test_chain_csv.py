@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from gateway.chain import CSV_COLUMNS, csv_bytes, decimal_comma, safe_cell
+from gateway.chain.invoices import CSV_COLUMNS, csv_bytes, decimal_comma, safe_cell
 
 ROW = {
     "invoice_id": "inv-1",

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from einvoice import demo, events
 from einvoice.samples import sample_invoice
-from gateway.chain import (
+from gateway.chain.layout import (
     LOGO_MAX_BYTES,
     check_layout,
     normalise_template,

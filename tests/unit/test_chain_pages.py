@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 
 from einvoice import events
 from einvoice.readmodels import tracking
-from gateway import chain
-from gateway.accounts import deps as account_deps
-from gateway.accounts.sessions import Session
-from gateway.accounts.store import Account
-from gateway.accounts.web import page_error
+from gateway.chain import invoices, routes
 from gateway.config import GatewaySettings
 from gateway.deps import get_state
+from gateway.shop.accounts import deps as account_deps
+from gateway.shop.accounts.store import Account
+from gateway.web.auth import page_error
+from gateway.web.sessions import Session
 from tests.support.clock import T0
 
 TENANT = events.TenantConfig(
@@ -89,7 +89,7 @@ def calls(monkeypatch) -> list[dict[str, Any]]:
 @pytest.fixture
 def client() -> TestClient:
     app = FastAPI()
-    app.include_router(chain.router)
+    app.include_router(routes.router)
     app.add_exception_handler(account_deps.PageError, page_error)
     state = SimpleNamespace(
         settings=GatewaySettings(session_secret="unit-test-secret-unit-test-secret"),
@@ -138,7 +138,7 @@ def test_filters_reach_the_read_model_and_the_csv_link(client, calls) -> None:
         "store_id": "S001",
         "nip": "5261040828",
         "stage": "mailed",
-        "limit": chain.LIST_LIMIT,
+        "limit": invoices.LIST_LIMIT,
     }
     assert (
         'href="/chain/invoices.csv?from=2025-03-01&amp;to=2025-03-31&amp;store=S001'
@@ -155,7 +155,7 @@ def test_nonsense_filters_are_dropped(client, calls) -> None:
         "store_id": None,
         "nip": None,
         "stage": None,
-        "limit": chain.LIST_LIMIT,
+        "limit": invoices.LIST_LIMIT,
     }
 
 

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from einvoice import demo, events
 from einvoice.tenants import TenantDirectory, hash_api_key
-from gateway import pos
+from gateway.api import receipts as pos
 from gateway.deps import get_state
 
 CHAIN_KEY, STORE_KEY, BILLING_KEY = "chain-key", "store-key", "billing-key"

@@ -1,17 +1,14 @@
-"""Request dependencies as typed aliases: the app state, the calling tenant, the client IP."""
+"""Request dependencies every part of the gateway uses, as typed aliases: the app state and
+the client IP."""
 
 from __future__ import annotations
 
 import ipaddress
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
 
-from einvoice import events
 from gateway.state import AppState
-
-_bearer = HTTPBearer(auto_error=False)
 
 
 def get_state(request: Request) -> AppState:
@@ -19,52 +16,6 @@ def get_state(request: Request) -> AppState:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
-
-
-def api_tenant(
-    state: StateDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> events.TenantConfig:
-    """The tenant whose API key is in `Authorization: Bearer <key>`."""
-    if credentials is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing API key (Authorization: Bearer <key>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    tenant = state.tenants.by_api_key(credentials.credentials)
-    if tenant is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "unknown API key", headers={"WWW-Authenticate": "Bearer"}
-        )
-    return tenant
-
-
-TenantDep = Annotated[events.TenantConfig, Depends(api_tenant)]
-
-
-def pos_key(
-    state: StateDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> tuple[events.TenantConfig, events.PosKey]:
-    """The retail chain and the POS key (chain-wide or bound to a store) of a till."""
-    if credentials is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing POS key (Authorization: Bearer <key>)",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    found = state.tenants.by_pos_key(credentials.credentials)
-    if found is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "unknown POS key", headers={"WWW-Authenticate": "Bearer"}
-        )
-    if found[0].kind != "retail":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the key's tenant is not a retail chain")
-    return found
-
-
-PosDep = Annotated[tuple[events.TenantConfig, events.PosKey], Depends(pos_key)]
 
 
 def client_ip(request: Request, state: StateDep) -> str:

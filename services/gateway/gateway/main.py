@@ -1,24 +1,30 @@
-"""Assembles the gateway: routers, middleware, lifespan."""
+"""Assembles the gateway: middleware, the routers of each audience, static files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
-from gateway import api, chain, email_templates, links, mailbox, operator, pos, shop, webhook_pages
-from gateway.accounts import web as accounts
+from gateway.api import routes as api
+from gateway.chain import routes as chain
 from gateway.config import GatewaySettings
+from gateway.links import routes as links
+from gateway.operator import routes as operator
+from gateway.shop import routes as shop
 from gateway.state import lifespan
+from gateway.web.auth import PageError, page_error
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
     app = FastAPI(title="einvoice gateway", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    # Carries the operator pages' form token (`web.csrf`); the sessions themselves are
+    # server-side (`web.auth`).
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret.get_secret_value(),
@@ -27,26 +33,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         https_only=settings.environment != "local",
         max_age=8 * 3600,
     )
-    for router in (
-        api.router,
-        links.router,
-        operator.router,
-        email_templates.router,
-        mailbox.router,
-        pos.router,
-        shop.router,
-        chain.router,
-        webhook_pages.router,
-        webhook_pages.api_router,
-    ):
-        app.include_router(router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    app.include_router(accounts.router)
-    app.add_exception_handler(accounts.PageError, accounts.page_error)
-
-    @app.exception_handler(operator.NotSignedIn)
-    async def to_login(request: Request, exc: operator.NotSignedIn) -> Response:
-        return RedirectResponse("/operator", status_code=303)
+    for part in (api, links, operator, shop, chain):
+        app.include_router(part.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web/static"), name="static")
+    app.add_exception_handler(PageError, page_error)
 
     @app.get("/healthz", include_in_schema=False)
     async def health() -> dict[str, str]:

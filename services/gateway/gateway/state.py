@@ -14,10 +14,10 @@ from einvoice.bus import make_producer
 from einvoice.mongo import mongo_client, service_db
 from einvoice.storage import ObjectStore, object_store
 from einvoice.tenants import TenantDirectory
-from gateway.accounts.ratelimit import RateLimiter
-from gateway.accounts.sessions import SessionStore
-from gateway.accounts.store import RATE_LIMITS, AccountStore
 from gateway.config import GatewaySettings
+from gateway.shop.accounts.ratelimit import RateLimiter
+from gateway.shop.accounts.store import RATE_LIMITS, AccountStore
+from gateway.web.sessions import SessionStore
 
 
 @dataclass

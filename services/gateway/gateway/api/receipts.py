@@ -13,8 +13,9 @@ from pydantic import BaseModel
 
 from einvoice.bus import Outgoing, publish
 from einvoice.receipts import MAX_RECEIPTS, receipt_event
-from gateway.api import _json_body
-from gateway.deps import PosDep, StateDep
+from gateway.api.body import json_body
+from gateway.api.deps import PosDep
+from gateway.deps import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["pos"])
 
@@ -81,7 +82,7 @@ async def push_receipts(request: Request, state: StateDep, pos: PosDep) -> Recei
     receipt id is derived from chain, store, till, number and `issued_at`: pushing the same
     receipt again is harmless."""
     chain, key = pos
-    items = _receipts_of(await _json_body(request, state.settings.max_body_bytes))
+    items = _receipts_of(await json_body(request, state.settings.max_body_bytes))
     _check_store(items, key.store_id)
     envelopes, problems = [], []
     seen_codes: dict[str, tuple[int, str]] = {}

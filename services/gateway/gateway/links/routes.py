@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from einvoice import events, readmodels
+from einvoice import events
 from einvoice.bus import Outgoing, publish
 from einvoice.log import get_logger
+from einvoice.readmodels import mailing, tracking
 from einvoice.sealing import same_secret
 from gateway.deps import ClientIpDep, StateDep
-from gateway.pages import render
-from gateway.state import AppState
+from gateway.links.marks import (
+    OPERATOR_MARK,
+    SEEN_COOKIE,
+    browser_signals,
+    operator_mark,
+    seen_mark,
+)
+from gateway.web.pages import render
 
 router = APIRouter(tags=["links"])
 log = get_logger(__name__)
@@ -25,14 +30,14 @@ log = get_logger(__name__)
 @router.api_route("/i/{token}", methods=["GET", "HEAD"], include_in_schema=False)
 async def landing(token: str, request: Request, state: StateDep) -> Response:
     """Link scanners fetch this page too: showing it records nothing."""
-    link = await readmodels.find_link(state.mongo, readmodels.token_hash(token))
+    link = await mailing.find_link(state.mongo, mailing.token_hash(token))
     if link is None:
-        return render(request, "link_invalid.html", status_code=404)
-    delivery = await readmodels.delivery(state.mongo, link["tenant_id"], link["invoice_id"])
+        return render(request, "links/invalid.html", status_code=404)
+    delivery = await tracking.delivery(state.mongo, link["tenant_id"], link["invoice_id"])
     tenant = state.tenants.get(link["tenant_id"])
     response = render(
         request,
-        "landing.html",
+        "links/landing.html",
         token=token,
         delivery=delivery or {},
         seller=tenant.name if tenant else "",
@@ -41,7 +46,7 @@ async def landing(token: str, request: Request, state: StateDep) -> Response:
     # that posts the form without rendering the page usually does not.
     response.set_cookie(
         SEEN_COOKIE,
-        _seen(state, token),
+        seen_mark(state, token),
         max_age=7 * 24 * 3600,
         path=f"/i/{token}",
         httponly=True,
@@ -51,55 +56,12 @@ async def landing(token: str, request: Request, state: StateDep) -> Response:
     return response
 
 
-SEEN_COOKIE = "einvoice_seen"
-
-
-def _seen(state: StateDep, token: str) -> str:
-    key = state.settings.session_secret.get_secret_value().encode()
-    return hmac.new(key, b"seen:" + token.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-# Set on every operator sign-in and kept after sign-out: this browser belongs to an operator
-# of the tenant, so its downloads through customers' links are recorded but never count.
-OPERATOR_MARK = "einvoice_operator_browser"
-OPERATOR_MARK_AGE = 365 * 24 * 3600
-
-
-def operator_mark(state: AppState, tenant_id: str) -> str:
-    key = state.settings.session_secret.get_secret_value().encode()
-    return hmac.new(key, b"operator:" + tenant_id.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def mark_operator_browser(response: Response, state: AppState, tenant_id: str) -> None:
-    response.set_cookie(
-        OPERATOR_MARK,
-        operator_mark(state, tenant_id),
-        max_age=OPERATOR_MARK_AGE,
-        path="/i/",
-        httponly=True,
-        samesite="lax",
-        secure=state.settings.environment != "local",
-    )
-
-
-def browser_signals(request: Request, state: StateDep, token: str) -> list[str]:
-    """What a person's browser sends with the download and a script rarely does."""
-    signals = []
-    if request.headers.get("accept-language"):
-        signals.append("accept-language")
-    if request.headers.get("sec-fetch-user") == "?1":  # a navigation the user activated
-        signals.append("sec-fetch-user")
-    if same_secret(_seen(state, token), request.cookies.get(SEEN_COOKIE, "")):
-        signals.append("landing-cookie")
-    return signals
-
-
 @router.post("/i/{token}/download", include_in_schema=False)
 async def download(token: str, request: Request, state: StateDep, ip: ClientIpDep) -> Response:
     """The explicit action: serve the PDF and record the open."""
-    link = await readmodels.find_link(state.mongo, readmodels.token_hash(token))
+    link = await mailing.find_link(state.mongo, mailing.token_hash(token))
     if link is None:
-        return render(request, "link_invalid.html", status_code=404)
+        return render(request, "links/invalid.html", status_code=404)
     pdf = await state.store.get(link["s3_key"])
     opened = events.InvoiceOpened(
         invoice_id=link["invoice_id"],

@@ -17,11 +17,13 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from einvoice import events
-from einvoice.sealing import Sealer, SealingError
+from einvoice.sealing import Sealer
 from einvoice.smtp import SmtpServer
 from gateway.deps import StateDep
-from gateway.operator import OperatorDep, check_csrf, csrf_token
-from gateway.pages import render
+from gateway.operator.auth import OperatorDep, OperatorFormDep
+from gateway.state import AppState
+from gateway.tenant_settings import secret_sealer
+from gateway.web.forms import page
 
 router = APIRouter(prefix="/operator/mailbox", tags=["operator"], include_in_schema=False)
 
@@ -53,6 +55,7 @@ def _form_values(tenant: events.TenantConfig) -> dict[str, Any]:
 
 def _page(
     request: Request,
+    state: AppState,
     tenant: events.TenantConfig,
     values: dict[str, Any],
     *,
@@ -60,22 +63,25 @@ def _page(
     message: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    return render(
+    return page(
         request,
-        "operator_mailbox.html",
+        state,
+        None,
+        "operator/mailbox.html",
         status_code=status_code,
         tenant=tenant,
         values=values,
         problems=problems or [],
         message=message,
-        csrf=csrf_token(request),
     )
 
 
 @router.get("")
-async def mailbox_form(request: Request, tenant: OperatorDep, saved: str | None = None) -> Response:
+async def mailbox_form(
+    request: Request, state: StateDep, tenant: OperatorDep, saved: str | None = None
+) -> Response:
     t_message = {"saved": "mb_saved", "removed": "mb_removed"}.get(saved or "")
-    return _page(request, tenant, _form_values(tenant), message=t_message)
+    return _page(request, state, tenant, _form_values(tenant), message=t_message)
 
 
 def _limit(raw: str) -> int | None:
@@ -117,22 +123,13 @@ def _mailbox_from_form(
     return box, problems
 
 
-def _sealer(state: Any) -> Sealer | None:
-    try:
-        return Sealer.from_settings(state.settings)
-    except SealingError:
-        return None
-
-
 @router.post("")
 async def save_mailbox(
     request: Request,
     state: StateDep,
-    tenant: OperatorDep,
-    csrf: Annotated[str, Form()],
+    tenant: OperatorFormDep,
     action: Annotated[str, Form()] = "save",
 ) -> Response:
-    check_csrf(request, csrf)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     if action == "remove":
         await state.tenants.update(state.producer, tenant.tenant_id, mailbox=None)
@@ -142,7 +139,7 @@ async def save_mailbox(
         "has_password": bool(tenant.mailbox and tenant.mailbox.password_sealed),
         "own": True,
     }
-    box, problems = _mailbox_from_form(form, tenant.mailbox, _sealer(state))
+    box, problems = _mailbox_from_form(form, tenant.mailbox, secret_sealer(state.settings))
     mail_from, reply_to = form.get("mail_from", "").strip(), form.get("reply_to", "").strip()
     for name, value in (("From", mail_from), ("Reply-To", reply_to)):
         if value and (problem := _address_problem(value)):
@@ -152,14 +149,17 @@ async def save_mailbox(
     if problems or box is None:
         return _page(
             request,
+            state,
             tenant,
             values,
             problems=problems,
             status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
     if action == "test":
-        outcome = await _try_connection(box, form.get("password") or None, _sealer(state))
-        return _page(request, tenant, values, message=outcome)
+        outcome = await _try_connection(
+            box, form.get("password") or None, secret_sealer(state.settings)
+        )
+        return _page(request, state, tenant, values, message=outcome)
     changes = {"mailbox": box, "mail_from": mail_from, "reply_to": reply_to or None}
     await state.tenants.update(state.producer, tenant.tenant_id, **changes)
     return RedirectResponse("/operator/mailbox?saved=saved", status.HTTP_303_SEE_OTHER)

@@ -1,9 +1,10 @@
-"""The tenant's webhook: an operator page to set it up, and its delivery log (page and API).
+"""The tenant's webhook: an operator page to set it up, with its delivery log.
 
 The operator sets the URL and the events; the first save, and every "new secret", generates
 a signing secret that is shown once, sealed (`einvoice.sealing`) and published with the
 tenant's `TenantConfig` on `tenant.config`. read-tracker sends the deliveries and keeps
-their log; the gateway only reads it (`readmodels.webhook_deliveries`). docs/webhooks.md.
+their log; the gateway only reads it (`billing_feed.webhook_deliveries`; the API's copy is
+`api/webhooks.py`). docs/webhooks.md.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import Response
 
-from einvoice import events, readmodels, webhooks
-from einvoice.sealing import Sealer, SealingError
-from gateway.deps import StateDep, TenantDep
-from gateway.i18n import texts
-from gateway.operator import OperatorDep, check_csrf, csrf_token
-from gateway.pages import render
+from einvoice import events, webhooks
+from einvoice.readmodels import billing_feed
+from gateway.deps import StateDep
+from gateway.operator.auth import OperatorDep, OperatorFormDep
 from gateway.state import AppState
+from gateway.tenant_settings import secret_sealer
+from gateway.web.forms import page
+from gateway.web.texts import texts
 
 router = APIRouter(prefix="/operator/webhook", include_in_schema=False)
-api_router = APIRouter(prefix="/api/v1", tags=["billing"])
 
 LOG_ROWS = 100
 URL_MAX = 2000
@@ -37,13 +38,11 @@ async def webhook_page(request: Request, state: StateDep, tenant: OperatorDep) -
 async def save_webhook(
     request: Request,
     state: StateDep,
-    tenant: OperatorDep,
-    csrf: Annotated[str, Form()],
+    tenant: OperatorFormDep,
     url: Annotated[str, Form()] = "",
     subscribed: Annotated[list[str] | None, Form(alias="events")] = None,
 ) -> Response:
     """Set or change the URL and the events; the first save also makes the secret."""
-    check_csrf(request, csrf)
     current = _current(state, tenant)
     t = texts(request)
     url = url.strip()
@@ -66,11 +65,8 @@ async def save_webhook(
 
 
 @router.post("/secret")
-async def new_secret(
-    request: Request, state: StateDep, tenant: OperatorDep, csrf: Annotated[str, Form()]
-) -> Response:
+async def new_secret(request: Request, state: StateDep, tenant: OperatorFormDep) -> Response:
     """A new signing secret, shown once; the old one stops working at once."""
-    check_csrf(request, csrf)
     current = _current(state, tenant)
     if current.webhook is None:
         return await _page(request, state, current, error=texts(request)["wh_err_none"], code=409)
@@ -85,26 +81,10 @@ async def new_secret(
 
 
 @router.post("/delete")
-async def remove_webhook(
-    request: Request, state: StateDep, tenant: OperatorDep, csrf: Annotated[str, Form()]
-) -> Response:
+async def remove_webhook(request: Request, state: StateDep, tenant: OperatorFormDep) -> Response:
     """No more deliveries; those still waiting for a retry end as failed."""
-    check_csrf(request, csrf)
     config = await state.tenants.update(state.producer, tenant.tenant_id, webhook=None)
     return await _page(request, state, config, removed=True)
-
-
-@api_router.get("/webhook/deliveries")
-async def webhook_deliveries(
-    state: StateDep, tenant: TenantDep, limit: int = LOG_ROWS
-) -> dict[str, Any]:
-    """The latest webhook deliveries, newest first: event, invoice, state (queued, working,
-    done, failed), attempts, the last HTTP status or error, and every attempt in `log`
-    (time, status or error, duration in ms)."""
-    rows = await readmodels.webhook_deliveries(
-        state.mongo, tenant.tenant_id, max(1, min(limit, 1000))
-    )
-    return {"deliveries": rows}
 
 
 def _current(state: AppState, tenant: events.TenantConfig) -> events.TenantConfig:
@@ -113,10 +93,8 @@ def _current(state: AppState, tenant: events.TenantConfig) -> events.TenantConfi
 
 
 def _seal(state: AppState, secret: str) -> str | None:
-    try:
-        return Sealer.from_settings(state.settings).seal(secret)
-    except SealingError:
-        return None
+    found = secret_sealer(state.settings)
+    return found.seal(secret) if found else None
 
 
 def _url_problem(url: str, t: dict[str, str]) -> str | None:
@@ -144,17 +122,17 @@ async def _page(
         "url": hook.url if hook else "",
         "events": list(hook.events if hook else events.WEBHOOK_EVENTS),
     }
-    response = render(
+    response = page(
         request,
-        "operator_webhook.html",
+        state,
+        None,
+        "operator/webhook.html",
         status_code=code,
         tenant=tenant,
         hook=hook,
         values=values,
         all_events=events.WEBHOOK_EVENTS,
-        deliveries=await readmodels.webhook_deliveries(state.mongo, tenant.tenant_id, LOG_ROWS),
-        csrf=csrf_token(request),
+        deliveries=await billing_feed.webhook_deliveries(state.mongo, tenant.tenant_id, LOG_ROWS),
         **shown,
     )
-    response.headers["Cache-Control"] = "no-store"  # a new secret is on the page once
-    return response
+    return response  # never cached (`page`): a new secret is on the page once

@@ -1,4 +1,10 @@
-"""Jinja2 templates for the gateway's pages (autoescaped)."""
+"""The pages' Jinja2 environment (autoescaped) and `render`, which adds the texts and the
+security headers.
+
+Each audience keeps its templates in its own `templates/` folder; a template is named by
+its audience, e.g. `operator/home.html` is `operator/templates/home.html` and
+`accounts/login.html` is `shop/accounts/templates/login.html`.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +16,25 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from starlette.responses import Response
 
-from gateway.i18n import language, texts
+from gateway.web.texts import language, texts
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+_GATEWAY = Path(__file__).parent.parent
+# A template name's first part -> the folder (in the gateway package) whose `templates/` holds it.
+_FOLDERS = {
+    "web": "web",
+    "links": "links",
+    "operator": "operator",
+    "shop": "shop",
+    "accounts": "shop/accounts",
+    "chain": "chain",
+}
+_loader = PrefixLoader(
+    {name: FileSystemLoader(_GATEWAY / f / "templates") for name, f in _FOLDERS.items()}
+)
+templates = Jinja2Templates(env=Environment(loader=_loader, autoescape=select_autoescape()))
 
 
 def pln(value: object) -> str:

@@ -1,15 +1,29 @@
-"""Server-side sessions: the cookie carries a random 256-bit id, the database its hash."""
+"""Server-side sessions, for operators and accounts alike: the cookie carries a random 256-bit
+token, the database only its hash (a leaked database opens no session)."""
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from gateway.accounts.tokens import digest, new_token, utcnow
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
+
+
+def digest(token: str) -> str:
+    """What the database keeps instead of a token: a leaked database grants nothing."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

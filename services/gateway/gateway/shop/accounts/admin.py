@@ -2,7 +2,7 @@
 them) from a CLI or a script, and verified shoppers for tests and demos.
 
     from einvoice.mongo import mongo_client, service_db
-    from gateway.accounts.admin import create_chain_user
+    from gateway.shop.accounts.admin import create_chain_user
     db = service_db(mongo_client(settings), "gateway")
     account = await create_chain_user(db, "kasa@sklep.pl", "a long passphrase", "chain-1")
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gateway.accounts.passwords import password_problem
-from gateway.accounts.store import Account, AccountStore, Role, normalize_email
+from gateway.shop.accounts.passwords import password_problem
+from gateway.shop.accounts.store import Account, AccountStore, Role, normalize_email
 
 
 async def create_account(

@@ -1,5 +1,5 @@
 """The account e-mails (verification, password reset, "you already have an account"),
-composed from the texts in `gateway.i18n` and sent through SMTP after the response."""
+composed from the texts in `shop/accounts/texts.py` and sent through SMTP after the response."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import aiosmtplib
 from einvoice.log import get_logger
 from einvoice.smtp import send_message
 from gateway.config import GatewaySettings
-from gateway.i18n import TEXTS
+from gateway.web.texts import TEXTS
 
 log = get_logger(__name__)
 

@@ -34,7 +34,8 @@ COMMON = frozenset(
 
 
 def password_problem(password: str, email: str = "") -> str | None:
-    """Why a new password is refused (a text key of `gateway.i18n`), or None if it is fine."""
+    """Why a new password is refused (a text key of `shop/accounts/texts.py`), or None if it
+    is fine."""
     if len(password) < MIN_LENGTH:
         return "acc_pw_short"
     if len(password) > MAX_LENGTH:

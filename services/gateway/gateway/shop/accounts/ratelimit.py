@@ -15,7 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from gateway.accounts.tokens import utcnow
+from gateway.web.sessions import utcnow
 
 
 class RateLimiter:

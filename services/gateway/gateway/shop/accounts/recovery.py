@@ -8,16 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 
-from gateway.accounts import service, tokens
-from gateway.accounts.deps import MaybeSignedIn, RequireCsrf
-from gateway.accounts.views import (
+from gateway.deps import ClientIpDep, StateDep
+from gateway.shop.accounts import service, tokens
+from gateway.shop.accounts.views import (
     check_inbox,
     localized,
     notice,
-    page,
     redirect,
 )
-from gateway.deps import ClientIpDep, StateDep
+from gateway.web.auth import MaybeSignedIn
+from gateway.web.csrf import RequireCsrf
+from gateway.web.forms import page
 
 router = APIRouter(prefix="/account")
 FormText = Annotated[str, Form(max_length=2048)]
@@ -25,7 +26,7 @@ FormText = Annotated[str, Form(max_length=2048)]
 
 @router.get("/reset")
 async def reset_request_form(request: Request, state: StateDep, signed: MaybeSignedIn) -> Response:
-    return page(request, state, signed, "account_reset_request.html")
+    return page(request, state, signed, "accounts/reset_request.html")
 
 
 @router.post("/reset", dependencies=[RequireCsrf])
@@ -50,7 +51,7 @@ async def new_password_form(
 ) -> Response:
     if await state.accounts.tokens.peek(token, tokens.RESET) is None:
         return _invalid_link(request, state, signed)
-    return page(request, state, signed, "account_reset_form.html", token=token, error=None)
+    return page(request, state, signed, "accounts/reset_form.html", token=token, error=None)
 
 
 @router.post("/reset/{token}", dependencies=[RequireCsrf])
@@ -69,7 +70,7 @@ async def new_password(
             request,
             state,
             signed,
-            "account_reset_form.html",
+            "accounts/reset_form.html",
             status_code=400,
             token=token,
             error=result.status,

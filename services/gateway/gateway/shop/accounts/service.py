@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from gateway.accounts import tokens
-from gateway.accounts.mail import AccountMail
-from gateway.accounts.passwords import password_problem
-from gateway.accounts.ratelimit import RateLimiter
-from gateway.accounts.store import Account, AccountStore, EmailTaken, normalize_email
 from gateway.config import GatewaySettings
+from gateway.shop.accounts import tokens
+from gateway.shop.accounts.mail import AccountMail
+from gateway.shop.accounts.passwords import password_problem
+from gateway.shop.accounts.ratelimit import RateLimiter
+from gateway.shop.accounts.store import Account, AccountStore, EmailTaken, normalize_email
 
 LIMITED, OK, BAD_LOGIN, UNVERIFIED, INVALID_TOKEN = (
     "limited",
@@ -49,7 +49,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class Result:
-    status: str  # OK, LIMITED, or a text key of `gateway.i18n` saying what is wrong
+    status: str  # OK, LIMITED, or a text key (`shop/accounts/texts.py`) saying what is wrong
     mail: AccountMail | None = None
     account: Account | None = None
     session_token: str | None = None  # for the cookie, after a sign-in

@@ -8,19 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from gateway.accounts import service
-from gateway.accounts.deps import SESSION_COOKIE, MaybeSignedIn, RequireCsrf
-from gateway.accounts.views import (
-    end_session,
+from gateway.deps import ClientIpDep, StateDep
+from gateway.shop.accounts import service
+from gateway.shop.accounts.views import (
     landing,
     localized,
-    page,
     redirect,
     safe_next,
     start_session,
     too_many,
 )
-from gateway.deps import ClientIpDep, StateDep
+from gateway.web.auth import ACCOUNTS, MaybeSignedIn
+from gateway.web.csrf import RequireCsrf
+from gateway.web.forms import page
 
 router = APIRouter(prefix="/account")
 FormText = Annotated[str, Form(max_length=2048)]
@@ -69,7 +69,7 @@ async def login(
         )
     if not result.ok or result.account is None or result.session_token is None:
         return _login_page(request, state, signed, 401, email=email, next=next, error=result.status)
-    if old := request.cookies.get(SESSION_COOKIE):  # no session fixation: always a new one
+    if old := ACCOUNTS.token(request):  # no session fixation: always a new one
         await state.accounts.sessions.close(old)
     response = redirect(request, safe_next(next) or landing(result.account))
     start_session(response, result.session_token, state.settings)
@@ -78,10 +78,10 @@ async def login(
 
 @router.post("/logout", dependencies=[RequireCsrf])
 async def logout(request: Request, state: StateDep) -> Response:
-    if token := request.cookies.get(SESSION_COOKIE):
+    if token := ACCOUNTS.token(request):
         await state.accounts.sessions.close(token)
     response = redirect(request, "/account/login")
-    end_session(response, state.settings)
+    ACCOUNTS.delete_cookie(response, state.settings)
     return response
 
 
@@ -101,7 +101,7 @@ def _login_page(
         request,
         state,
         signed,
-        "account_login.html",
+        "accounts/login.html",
         status_code=status_code,
         email=email,
         next=safe_next(next) or "",

@@ -8,18 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
 
-from gateway.accounts import service, tokens
-from gateway.accounts.deps import MaybeSignedIn, RequireCsrf
-from gateway.accounts.views import (
+from gateway.deps import ClientIpDep, StateDep
+from gateway.shop.accounts import service, tokens
+from gateway.shop.accounts.views import (
     check_inbox,
     localized,
     notice,
-    page,
     redirect,
     send_later,
     too_many,
 )
-from gateway.deps import ClientIpDep, StateDep
+from gateway.web.auth import MaybeSignedIn
+from gateway.web.csrf import RequireCsrf
+from gateway.web.forms import page
 
 router = APIRouter(prefix="/account")
 FormText = Annotated[str, Form(max_length=2048)]
@@ -27,7 +28,7 @@ FormText = Annotated[str, Form(max_length=2048)]
 
 @router.get("/register")
 async def register_form(request: Request, state: StateDep, signed: MaybeSignedIn) -> Response:
-    return page(request, state, signed, "account_register.html", email="", error=None)
+    return page(request, state, signed, "accounts/register.html", email="", error=None)
 
 
 @router.post("/register", dependencies=[RequireCsrf])
@@ -51,7 +52,7 @@ async def register(
             request,
             state,
             signed,
-            "account_register.html",
+            "accounts/register.html",
             status_code=400,
             email=email,
             error=result.status,
@@ -67,7 +68,7 @@ async def verify_page(
     """Only shows the button: mail scanners prefetching the link confirm nothing."""
     if await state.accounts.tokens.peek(token, tokens.VERIFY) is None:
         return _invalid_link(request, state, signed)
-    return page(request, state, signed, "account_verify.html", token=token)
+    return page(request, state, signed, "accounts/verify.html", token=token)
 
 
 @router.post("/verify/{token}", dependencies=[RequireCsrf])
@@ -82,7 +83,7 @@ async def verify(token: str, request: Request, state: StateDep, signed: MaybeSig
 async def resend_form(
     request: Request, state: StateDep, signed: MaybeSignedIn, email: str = ""
 ) -> Response:
-    return page(request, state, signed, "account_resend.html", email=email[:254])
+    return page(request, state, signed, "accounts/resend.html", email=email[:254])
 
 
 @router.post("/resend", dependencies=[RequireCsrf])

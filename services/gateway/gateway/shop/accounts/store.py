@@ -16,9 +16,9 @@ from typing import Any, Literal
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from gateway.accounts.passwords import Passwords
-from gateway.accounts.sessions import SessionStore
-from gateway.accounts.tokens import OneTimeTokens, utcnow
+from gateway.shop.accounts.passwords import Passwords
+from gateway.shop.accounts.tokens import OneTimeTokens
+from gateway.web.sessions import SessionStore, utcnow
 
 Role = Literal["shopper", "chain"]
 ACCOUNTS, SESSIONS, TOKENS, RATE_LIMITS = (

@@ -3,32 +3,18 @@ expiring and single use."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
+
+from gateway.web.sessions import digest, new_token, utcnow
 
 Purpose = Literal["verify", "reset"]
 VERIFY: Purpose = "verify"
 RESET: Purpose = "reset"
 LIFETIME: dict[str, timedelta] = {VERIFY: timedelta(hours=24), RESET: timedelta(hours=1)}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_token() -> str:
-    """256 random bits, URL-safe (43 characters)."""
-    return secrets.token_urlsafe(32)
-
-
-def digest(token: str) -> str:
-    """What the database keeps instead of a token: a leaked database grants nothing."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class OneTimeTokens:

@@ -1,5 +1,5 @@
-"""Rendering account pages: the form token and its cookie, the session cookie, redirects
-that keep the chosen language, and the short notice pages."""
+"""Answers of the account pages: the short notice pages, the session cookie, redirects that
+keep the chosen language, and e-mails sent after the response."""
 
 from __future__ import annotations
 
@@ -10,44 +10,14 @@ from urllib.parse import urlencode
 from fastapi import BackgroundTasks, Request, status
 from fastapi.responses import RedirectResponse, Response
 
-from gateway.accounts.deps import SESSION_COOKIE, SignedIn, csrf_cookie_name, form_csrf
-from gateway.accounts.mail import AccountMail, SmtpSender, compose, deliver
-from gateway.accounts.service import LIMITED, Limits, Result
-from gateway.accounts.store import Account
 from gateway.config import GatewaySettings
-from gateway.i18n import language
-from gateway.pages import render
+from gateway.shop.accounts.mail import AccountMail, SmtpSender, compose, deliver
+from gateway.shop.accounts.service import LIMITED, Limits, Result
+from gateway.shop.accounts.store import Account
 from gateway.state import AppState
-
-
-def _secure(settings: GatewaySettings) -> bool:
-    return settings.environment != "local"
-
-
-def page(
-    request: Request,
-    state: AppState,
-    signed: SignedIn | None,
-    name: str,
-    *,
-    status_code: int = 200,
-    **context: Any,
-) -> Response:
-    settings = state.settings
-    csrf, new_cookie = form_csrf(request, settings, signed)
-    response = render(request, name, status_code=status_code, csrf=csrf, signed=signed, **context)
-    if new_cookie:
-        response.set_cookie(
-            csrf_cookie_name(settings),
-            new_cookie,
-            max_age=7 * 24 * 3600,
-            path="/",
-            secure=_secure(settings),
-            httponly=True,
-            samesite="lax",
-        )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+from gateway.web.auth import ACCOUNTS, SignedIn
+from gateway.web.forms import page
+from gateway.web.texts import language
 
 
 def notice(
@@ -66,7 +36,7 @@ def notice(
         request,
         state,
         signed,
-        "account_notice.html",
+        "accounts/notice.html",
         status_code=status_code,
         failed=status_code >= 400,
         title=title,
@@ -115,21 +85,7 @@ def safe_next(value: str | None) -> str | None:
 
 
 def start_session(response: Response, token: str, settings: GatewaySettings) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=settings.account_session_days * 24 * 3600,
-        path="/",
-        secure=_secure(settings),
-        httponly=True,
-        samesite="lax",
-    )
-
-
-def end_session(response: Response, settings: GatewaySettings) -> None:
-    response.delete_cookie(
-        SESSION_COOKIE, path="/", secure=_secure(settings), httponly=True, samesite="lax"
-    )
+    ACCOUNTS.set_cookie(response, token, settings.account_session_days * 24 * 3600, settings)
 
 
 def send_later(

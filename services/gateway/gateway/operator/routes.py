@@ -1,0 +1,11 @@
+"""The operator panel's router: every page under /operator."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.operator import batches, confirmations, email_editor, home, mailbox, webhook
+
+router = APIRouter()
+for _part in (home, batches, confirmations, email_editor, mailbox, webhook):
+    router.include_router(_part.router)

@@ -1,0 +1,2 @@
+"""Page machinery shared by the operator, shop and chain pages: templates, texts, sign-in,
+CSRF, static files."""
