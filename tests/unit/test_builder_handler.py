@@ -7,14 +7,8 @@ import pytest
 from einvoice import events
 from einvoice.bus import PermanentError
 from invoice_builder.handlers import Deps, on_invoice_requested
-from tests.support.fakes import (
-    BATCH,
-    TENANT,
-    FakeInvoiceRepository,
-    decoded,
-    request_payload,
-    requested_event,
-)
+from tests.support.builders import BATCH, TENANT, decoded, request_payload, requested_event
+from tests.support.fakes import FakeInvoiceRepository
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from einvoice import events
 from einvoice.bus import Outgoing, PermanentError, decode, dlq_record, emit, encode
-from tests.support.fakes import BATCH, TENANT, FakeRecord, decoded, record_of, requested_event
+from tests.support.builders import BATCH, TENANT, FakeRecord, decoded, record_of, requested_event
 
 
 def valid_json(**overrides) -> bytes:

@@ -8,7 +8,7 @@ from aiokafka import TopicPartition
 
 from einvoice import events
 from einvoice.bus import ConsumerLoop, LoopConfig
-from tests.support.fakes import FakeRecord, rendered_event
+from tests.support.builders import FakeRecord, rendered_event
 
 
 class FakeConsumer:

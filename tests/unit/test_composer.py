@@ -10,7 +10,8 @@ from jinja2.exceptions import SecurityError, UndefinedError
 
 from einvoice import events
 from einvoice.emailtemplates import NBSP, build_message, compose, default_template, format_pln
-from tests.support.fakes import html_part, on_the_wire, rendered_payload, text_part
+from tests.support.builders import rendered_payload
+from tests.support.fakes import html_part, on_the_wire, text_part
 
 LINK = "https://faktury.example.pl/i/tok_123-ABC"
 

@@ -32,7 +32,7 @@ from invoice_pdf.render import (
     render_invoice_pdf,
 )
 from invoice_pdf.words import amount_in_words
-from tests.support.fakes import issued_invoice
+from tests.support.builders import issued_invoice
 from tests.support.pdf import fonts_drawing_text, make_invoice, text_of
 
 LONG_NAME = (

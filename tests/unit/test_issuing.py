@@ -14,7 +14,7 @@ from stdnum.pl import nip as stdnum_nip
 from einvoice.events import InvoiceIssued, InvoiceRequested
 from invoice_builder.issuing import MAX_AMOUNT, Rejection, issue, normalize_nip
 from invoice_builder.vat import RATE_ORDER
-from tests.support.fakes import request_payload
+from tests.support.builders import request_payload
 
 D = Decimal
 

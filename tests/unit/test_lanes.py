@@ -9,7 +9,7 @@ import pytest
 from einvoice import events
 from einvoice.bus import PermanentError, RawHandler, decode, emit
 from einvoice.worker import split_lanes
-from tests.support.fakes import FakeRecord, rendered_event, rendered_payload
+from tests.support.builders import FakeRecord, rendered_event, rendered_payload
 
 
 async def handler(event: events.Envelope) -> list:

@@ -19,19 +19,15 @@ from mailer.composer import NBSP
 from mailer.dispatch import Dispatcher, Route
 from mailer.handlers import Deps, PermanentSmtpError, on_pdf_rendered, on_resend_requested
 from mailer.limits import Limits, MailboxLimiter
-from tests.support.fakes import (
+from tests.support.builders import (
     BATCH,
     TENANT,
-    FakeMailSender,
-    FakeSendLog,
-    FakeTenants,
     decoded,
-    html_part,
     rendered_event,
     rendered_payload,
     tenant_config,
-    text_part,
 )
+from tests.support.fakes import FakeMailSender, FakeSendLog, FakeTenants, html_part, text_part
 from tests.support.mongo import FakeCollection
 
 BASE = "https://faktury.example.pl"

@@ -18,7 +18,7 @@ from einvoice.bus import PermanentError, decode
 from invoice_builder import vat
 from invoice_builder.issuing import normalize_nip
 from invoice_pdf.words import amount_in_words
-from tests.support.fakes import FakeRecord
+from tests.support.builders import FakeRecord
 
 # Amounts as billing systems send them: up to 12 digits before the point, any number after.
 amounts = st.decimals(

@@ -13,7 +13,7 @@ from einvoice import events
 from einvoice.bus import PermanentError
 from einvoice.receipts import code_sha256
 from receipt_ingest.handlers import Deps, check_totals, on_receipt_scanned
-from tests.support.fakes import TENANT
+from tests.support.builders import TENANT
 
 CODE = "7F3A-9KQ2-XM4D-0B1C"
 

@@ -8,16 +8,8 @@ from pydantic import ValidationError
 from einvoice import events
 from einvoice.bus import PermanentError
 from pdf_renderer.handlers import Deps, on_invoice_issued, pdf_key
-from tests.support.fakes import (
-    BATCH,
-    TENANT,
-    FakeRender,
-    FakeStore,
-    decoded,
-    issued_event,
-    issued_invoice,
-    sha256_hex,
-)
+from tests.support.builders import BATCH, TENANT, decoded, issued_event, issued_invoice
+from tests.support.fakes import FakeRender, FakeStore, sha256_hex
 
 KEY = f"{TENANT}/2025/01/inv-1.pdf"
 

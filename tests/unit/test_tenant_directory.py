@@ -7,7 +7,7 @@ import asyncio
 
 from einvoice import events
 from einvoice.tenants import TenantDirectory, publish_tenant
-from tests.support.fakes import TENANT, tenant_config
+from tests.support.builders import TENANT, tenant_config
 
 
 class FakeProducer:

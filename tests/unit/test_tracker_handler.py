@@ -11,12 +11,10 @@ from einvoice import events
 from einvoice.bus import dlq_record, encode
 from einvoice.readmodels.tracking import stage_of
 from read_tracker import handlers as h
-from tests.support.fakes import (
+from tests.support.builders import (
     BATCH,
     TENANT,
-    FakeDeliveries,
     FakeRecord,
-    FakeReverseDns,
     at,
     decoded,
     event_of,
@@ -26,6 +24,7 @@ from tests.support.fakes import (
     request_payload,
     requested_event,
 )
+from tests.support.fakes import FakeDeliveries, FakeReverseDns
 
 T = datetime(2025, 2, 1, 9, 30, tzinfo=UTC)
 IP = "203.0.113.7"

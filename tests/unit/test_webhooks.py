@@ -15,16 +15,9 @@ from einvoice.outbox import Outbox
 from read_tracker import handlers as h
 from read_tracker.webhook_http import HttpPoster, TargetRefused
 from read_tracker.webhooks import Target, WebhookDispatcher, WebhookJobs
+from tests.support.builders import BATCH, TENANT, event_of, tenant_config
 from tests.support.clock import Clock
-from tests.support.fakes import (
-    BATCH,
-    TENANT,
-    FakeDeliveries,
-    FakeReverseDns,
-    FakeTenants,
-    event_of,
-    tenant_config,
-)
+from tests.support.fakes import FakeDeliveries, FakeReverseDns, FakeTenants
 from tests.support.mongo import FakeCollection
 
 SECRET = "whsec_test-secret"
