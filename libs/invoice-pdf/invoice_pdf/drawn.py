@@ -2,8 +2,8 @@
 
 `render_invoice_pdf_drawn` draws what ``templates/invoice.html.j2`` shows - the same A4
 page, margins, column widths, colours and texts - for a small fraction of xhtml2pdf's CPU
-(ADR 0008 has the figures). It is pure and synchronous (reads only the packaged fonts), so it can run in a
-ProcessPoolExecutor; fonts and decoded logos are cached per process.
+(ADR 0008 has the figures). It is pure and synchronous (reads only the packaged fonts), so
+it can run in a ProcessPoolExecutor; fonts and decoded logos are cached per process.
 
 The layout:
 
