@@ -1,6 +1,7 @@
 """Password policy and argon2id hashing (argon2-cffi's defaults, RFC 9106 low-memory profile).
 
-Hashing costs ~0.1-0.3 s of CPU, so it runs in a worker thread, never on the event loop.
+Hashing is slow on purpose (that is what makes a stolen hash costly to guess), so it runs
+in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations

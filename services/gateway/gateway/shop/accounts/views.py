@@ -15,7 +15,7 @@ from gateway.shop.accounts.mail import AccountMail, SmtpSender, compose, deliver
 from gateway.shop.accounts.service import LIMITED, Limits, Result
 from gateway.shop.accounts.store import Account
 from gateway.state import AppState
-from gateway.web.auth import ACCOUNTS, SignedIn
+from gateway.web.auth import ACCOUNTS, NOTICE, SignedIn
 from gateway.web.forms import page
 from gateway.web.texts import language
 
@@ -36,7 +36,7 @@ def notice(
         request,
         state,
         signed,
-        "accounts/notice.html",
+        NOTICE,
         status_code=status_code,
         failed=status_code >= 400,
         title=title,
@@ -71,8 +71,8 @@ def redirect(request: Request, path: str, **params: str) -> RedirectResponse:
     return RedirectResponse(localized(request, path, **params), status.HTTP_303_SEE_OTHER)
 
 
-def landing(account: Account) -> str:
-    return "/chain" if account.role == "chain" else "/me"
+def landing(account: Account | None) -> str:
+    return "/chain" if account and account.role == "chain" else "/me"
 
 
 def safe_next(value: str | None) -> str | None:
