@@ -57,9 +57,7 @@ class Kafka(Part):
         return java
 
     def install(self) -> None:
-        mvn = shutil.which("mvn")
-        if not mvn:
-            raise StackError("kafka: Maven (`mvn`) not found on PATH")
+        mvn = self.on_path("mvn", "Maven (`mvn`)")
         self._check_java()
         tmp = self.libs.with_name("libs.tmp")
         shutil.rmtree(tmp, ignore_errors=True)

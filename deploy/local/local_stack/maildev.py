@@ -6,13 +6,12 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import socket
 from pathlib import Path
 
 from .part import Part, http_get
 from .paths import CACHE_DIR, HOST
-from .processes import StackError, port_open, run_logged
+from .processes import port_open, run_logged
 
 MAILDEV_VERSION = "2.2.1"
 
@@ -36,15 +35,10 @@ class MailDev(Part):
         return bool(meta.get("version") == MAILDEV_VERSION)
 
     def _node(self) -> str:
-        node = shutil.which("node")
-        if not node:
-            raise StackError("maildev: `node` (18+) not found on PATH")
-        return node
+        return self.on_path("node", "`node` (18+)")
 
     def install(self) -> None:
-        npm = shutil.which("npm")
-        if not npm:
-            raise StackError("maildev: `npm` not found on PATH")
+        npm = self.on_path("npm")
         self._node()
         self.prefix.mkdir(parents=True, exist_ok=True)
         run_logged(

@@ -7,6 +7,7 @@ import abc
 import contextlib
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -85,6 +86,13 @@ class Part(abc.ABC):
 
     def env(self) -> dict[str, str]:
         return dict(os.environ)
+
+    def on_path(self, program: str, what: str = "") -> str:
+        """`program` as found on PATH; if it is missing, a StackError that says who needs it."""
+        found = shutil.which(program)
+        if not found:
+            raise StackError(f"{self.name}: {what or f'`{program}`'} not found on PATH")
+        return found
 
     # pid file
     def our_pid(self) -> int | None:
