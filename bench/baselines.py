@@ -18,10 +18,10 @@ from datetime import date
 from typing import Any
 
 from einvoice import events
-from einvoice.demo import demo_invoices
+from einvoice_tools.demo import demo_invoices
 from invoice_builder.issuing import issue
-from pdf_renderer.drawn import render_for
-from pdf_renderer.render import render_invoice_html
+from invoice_pdf.drawn import render_for
+from invoice_pdf.render import render_invoice_html
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def _timed(job: tuple[Callable[[Any], bytes], Any]) -> tuple[int, float]:
 
 
 def renderer_ceiling(rounds: int, renders: int) -> Baseline:
-    """What the service renders a utility invoice with (pdf_renderer.drawn.render_for, the
+    """What the service renders a utility invoice with (invoice_pdf.drawn.render_for, the
     drawn default layout, ADR 0008) alone: no Kafka, S3 or mail."""
     return _rounds("renderer (render_for)", render_for, sample_invoice(), rounds, renders)
 

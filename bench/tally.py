@@ -14,7 +14,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from pymongo import AsyncMongoClient
 
-from einvoice import demo, events, readmodels
+from einvoice import events
+from einvoice.readmodels import tracking
+from einvoice_tools import demo
 from tests.support import tail_from_end
 
 TAILED = (events.PDF_RENDERED, events.MAIL_SENT, events.MAIL_FAILED, events.INVOICE_REJECTED)
@@ -93,7 +95,7 @@ async def follow(consumer: AIOKafkaConsumer, tally: Tally) -> None:
 async def collect(mongo: AsyncMongoClient, tally: Tally, deadline: float) -> list[dict[str, Any]]:
     """The utility invoices' delivery rows (stage timestamps) from the read model, once
     read-tracker has recorded what the tail saw mailed or failed, or at `deadline`."""
-    deliveries = readmodels.tracker_db(mongo)[readmodels.DELIVERIES]
+    deliveries = tracking.tracker_db(mongo)[tracking.DELIVERIES]
     stages = ("requested", "issued", "rendered", "mailed", "failed")
     fields = {"invoice_id": 1} | {f"{stage}_at": 1 for stage in stages}
     rows: dict[str, dict[str, Any]] = {}

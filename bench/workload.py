@@ -26,9 +26,9 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from bench.tally import Tally, follow, open_tail
-from einvoice import demo
 from einvoice.bus import Outgoing, make_producer, publish
-from einvoice.receipts import find_receipt_by_code
+from einvoice.readmodels.receipts import find_receipt_by_code
+from einvoice_tools import demo
 from gateway.api.batch_events import MAX_BATCH, invoice_id_for
 from tests.support import shopper_request
 
