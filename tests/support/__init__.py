@@ -1,5 +1,15 @@
-"""Helpers shared by integration and end-to-end tests: the local stack's addresses and
-settings, and waiting on a condition with a deadline (tests never sleep blindly)."""
+"""What the tests share; test modules import helpers from here, never from each other.
+
+This module: the local stack's addresses and settings, waiting on a condition with a
+deadline (tests never sleep blindly), the stack's start and stop for the harnesses outside
+pytest, an operator's session, a tail of the topics and a shopper's request event.
+
+Beside it: `builders` (events and records), `fakes` (the ports' fakes), `mongo` (the
+MongoDB fake), `clock` (the test clock), `passwords`, `pdf` and `reservations` for the unit
+tests; `loop` for the integration tests; `parties` (tenants, chains, the till's push),
+`retail`, `browser`, and the authorization matrix (`authz_matrix`, `authz_world`) for the
+end-to-end tests.
+"""
 
 from __future__ import annotations
 
