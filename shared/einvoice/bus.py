@@ -206,6 +206,13 @@ class ConsumerLoop:
     bootstrap: str
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
 
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        """The consumer `run` started (the batch and lag steps run only inside `run`)."""
+        if self._consumer is None:
+            raise RuntimeError("the consumer loop has not started")
+        return self._consumer
+
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.config
         self._consumer = AIOKafkaConsumer(
@@ -253,12 +260,12 @@ class ConsumerLoop:
         await asyncio.gather(*(run_key(r) for r in by_key.values()))
         # A rebalance while the batch ran may have moved partitions to another replica: commit
         # only what this one still owns (the new owner redelivers the rest).
-        owned = self._consumer.assignment()
+        owned = self.consumer.assignment()
         offsets = {tp: records[-1].offset + 1 for tp, records in batch.items() if tp in owned}
         if not offsets:
             return
         try:
-            await self._consumer.commit(offsets)
+            await self.consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError):
             # A rebalance took the partitions away; the new owner redelivers, handlers are
             # idempotent, so nothing is lost or doubled.
@@ -334,7 +341,7 @@ class ConsumerLoop:
         return [Outgoing(events.dlq_topic(record.topic), _text(record.key) or "", value)]
 
     async def _record_lag(self) -> None:
-        consumer = self._consumer
+        consumer = self.consumer
         for tp in consumer.assignment():
             high = consumer.highwater(tp)
             if high is None:

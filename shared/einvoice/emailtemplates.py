@@ -182,13 +182,15 @@ def build_message(
     message = MIMEMultipart("alternative")
     message["From"] = _address(sender)
     message["To"] = _address(recipient)
-    message["Subject"] = Header(composed.subject, "utf-8")
+    # A Header keeps the subject's encoding (typeshed types MIMEMultipart's values as str).
+    message["Subject"] = Header(composed.subject, "utf-8")  # type: ignore[assignment]
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
     if reply_to:
         message["Reply-To"] = _address(reply_to)
-    message.attach(MIMEText(composed.text, "plain", _UTF8_QP))
-    message.attach(MIMEText(composed.html, "html", _UTF8_QP))
+    # MIMEText hands the charset to set_payload, which takes a Charset (typeshed: str only).
+    message.attach(MIMEText(composed.text, "plain", _UTF8_QP))  # type: ignore[arg-type]
+    message.attach(MIMEText(composed.html, "html", _UTF8_QP))  # type: ignore[arg-type]
     return message
 
 
@@ -287,7 +289,9 @@ def checked(
         template = events.EmailTemplate(version=version, **values)
     except ValidationError as exc:
         return None, [
-            Problem(str(error["loc"][0]), None, short_reason(error["msg"]), "invalid")
+            # The template's other field, `version`, comes from the code: every error the
+            # texts cause is about one of FIELDS.
+            Problem(str(error["loc"][0]), None, short_reason(error["msg"]), "invalid")  # type: ignore[arg-type]
             for error in exc.errors()
         ]
     problems = check(template, tenant)

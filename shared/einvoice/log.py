@@ -6,6 +6,7 @@ import logging
 import sys
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 
 def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
@@ -28,5 +29,7 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -
     structlog.contextvars.bind_contextvars(service=service)
 
 
-def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)
+def get_logger(name: str | None = None) -> FilteringBoundLogger:
+    """A logger of the configured wrapper class (structlog's filtering bound logger)."""
+    logger: FilteringBoundLogger = structlog.get_logger(name)
+    return logger

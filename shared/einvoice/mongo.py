@@ -16,7 +16,14 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from einvoice.metrics import MONGO_COMMANDS
 from einvoice.settings import Settings
 
-_Write = InsertOne | UpdateOne
+# The documents as PyMongo hands them over; the modules that own a collection give its
+# records a TypedDict where they leave the module.
+Document = dict[str, Any]
+Client = AsyncMongoClient[Document]
+Database = AsyncDatabase[Document]
+Collection = AsyncCollection[Document]
+
+_Write = InsertOne[Document] | UpdateOne
 # a write, the same write sent by itself, and its caller's future
 _Queued = tuple[_Write, Callable[[], Awaitable[Any]], asyncio.Future[None]]
 
@@ -42,7 +49,9 @@ class CommandTimer(monitoring.CommandListener):
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         self._observe(event)
 
-    def _observe(self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent):
+    def _observe(
+        self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent
+    ) -> None:
         collection = self._collections.pop((event.connection_id, event.request_id), None)
         if collection is not None:
             MONGO_COMMANDS.labels(event.command_name, collection).observe(
@@ -53,7 +62,7 @@ class CommandTimer(monitoring.CommandListener):
 _TIMER = CommandTimer()
 
 
-def mongo_client(settings: Settings) -> AsyncMongoClient:
+def mongo_client(settings: Settings) -> Client:
     return AsyncMongoClient(
         settings.mongo_url,
         tz_aware=True,
@@ -62,7 +71,7 @@ def mongo_client(settings: Settings) -> AsyncMongoClient:
     )
 
 
-def service_db(client: AsyncMongoClient, service: str) -> AsyncDatabase:
+def service_db(client: Client, service: str) -> Database:
     """Each service owns its database; no other service writes to it."""
     return client[f"einvoice_{service.replace('-', '_')}"]
 
@@ -82,7 +91,7 @@ class CoalescedUpdates:
     Writes to one document must not be in flight together when their order matters: the
     bus keeps one key's records in order, so they are not."""
 
-    collection: AsyncCollection
+    collection: Collection
     linger: float = 0.002
     max_batch: int = 500
     _pending: list[_Queued] = field(default_factory=list, init=False)
@@ -94,7 +103,7 @@ class CoalescedUpdates:
         alone = partial(self.collection.update_one, filter, update, upsert=upsert)
         await self._queue(UpdateOne(filter, update, upsert=upsert), alone)
 
-    async def insert_one(self, document: Mapping[str, Any]) -> None:
+    async def insert_one(self, document: Document) -> None:
         """Raises DuplicateKeyError, as `AsyncCollection.insert_one` does."""
         await self._queue(InsertOne(document), partial(self.collection.insert_one, document))
 
@@ -151,14 +160,16 @@ class CoalescedGets:
     """`find_one({"_id": ...})` calls of concurrent handlers answered by one
     `find({"_id": {"$in": [...]}})`, as CoalescedUpdates does for writes."""
 
-    collection: AsyncCollection
+    collection: Collection
     linger: float = 0.002
     max_batch: int = 500
-    _pending: list[tuple[Any, asyncio.Future[Any]]] = field(default_factory=list, init=False)
+    _pending: list[tuple[Any, asyncio.Future[Document | None]]] = field(
+        default_factory=list, init=False
+    )
     _flusher: asyncio.Task[None] | None = field(default=None, init=False)
 
-    async def get(self, doc_id: Any) -> dict[str, Any] | None:
-        found: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    async def get(self, doc_id: Any) -> Document | None:
+        found: asyncio.Future[Document | None] = asyncio.get_running_loop().create_future()
         self._pending.append((doc_id, found))
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())

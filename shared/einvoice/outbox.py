@@ -27,11 +27,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from einvoice.log import get_logger
-from einvoice.mongo import CoalescedGets, CoalescedUpdates
+from einvoice.mongo import CoalescedGets, CoalescedUpdates, Collection
 
 log = get_logger(__name__)
 
@@ -78,7 +77,7 @@ async def run_rounds(
 
 @dataclass
 class Outbox:
-    jobs: AsyncCollection
+    jobs: Collection
     owner: str = field(default_factory=default_owner)
     lease: timedelta = timedelta(seconds=30)
     clock: Callable[[], datetime] = utcnow

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import obstore
@@ -30,6 +30,9 @@ from pydantic import SecretStr
 
 from einvoice.bus import TransientError
 from einvoice.settings import Settings
+
+if TYPE_CHECKING:  # obstore declares it in its stubs only
+    from obstore.store import S3Config
 
 
 def s3_client(settings: Settings) -> Any:
@@ -57,14 +60,11 @@ def _secret(value: SecretStr | None) -> str | None:
 def object_store(settings: Settings, bucket: str | None = None) -> ObjectStore:
     """The store the services read and write PDFs through."""
     bucket = bucket or settings.s3_bucket
-    credentials = {
-        key: value
-        for key, value in {
-            "access_key_id": _secret(settings.s3_access_key),
-            "secret_access_key": _secret(settings.s3_secret_key),
-        }.items()
-        if value
-    }
+    credentials: S3Config = {}
+    if access_key_id := _secret(settings.s3_access_key):
+        credentials["access_key_id"] = access_key_id
+    if secret_access_key := _secret(settings.s3_secret_key):
+        credentials["secret_access_key"] = secret_access_key
     store = S3Store(
         bucket,
         endpoint=settings.s3_endpoint,
@@ -86,7 +86,7 @@ def object_store(settings: Settings, bucket: str | None = None) -> ObjectStore:
             },
             "retry_timeout": timedelta(seconds=30),
         },
-        **credentials,
+        config=credentials,
     )
     return ObjectStore(store, bucket, admin=lambda: s3_client(settings))
 

@@ -32,11 +32,17 @@ class TenantDirectory:
     _by_key_hash: dict[str, str] = field(default_factory=dict)
     _by_pos_hash: dict[str, tuple[str, events.PosKey]] = field(default_factory=dict)
     _consumer: AIOKafkaConsumer | None = None
-    _task: asyncio.Task | None = None
+    _task: asyncio.Task[None] | None = None
     _edits: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def get(self, tenant_id: str) -> events.TenantConfig | None:
         return self.tenants.get(tenant_id)
+
+    @property
+    def _started(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("the tenant directory has not started")
+        return self._consumer
 
     def by_api_key(self, api_key: str) -> events.TenantConfig | None:
         tenant_id = self._by_key_hash.get(hash_api_key(api_key))
@@ -106,12 +112,12 @@ class TenantDirectory:
 
     async def _caught_up(self, ends: dict[TopicPartition, int]) -> bool:
         for tp, end in ends.items():
-            if await self._consumer.position(tp) < end:
+            if await self._started.position(tp) < end:
                 return False
         return True
 
     async def _poll(self) -> None:
-        batch = await self._consumer.getmany(timeout_ms=500)
+        batch = await self._started.getmany(timeout_ms=500)
         for records in batch.values():
             for record in records:
                 self.apply(record.key.decode() if record.key else "", record.value)

@@ -90,7 +90,7 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def payload(
-    delivery_id: str, event_type: str, tenant_id: str, occurred_at: datetime, data: dict
+    delivery_id: str, event_type: str, tenant_id: str, occurred_at: datetime, data: dict[str, Any]
 ) -> dict[str, Any]:
     """The envelope of every webhook body; `id` stays the same across retries."""
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from einvoice import events
@@ -24,7 +25,9 @@ def _interactive_variant(topic: str) -> str | None:
     return base + events.INTERACTIVE_SUFFIX + topic[len(base) :]
 
 
-def split_lanes(handlers: dict[str, Handler]) -> tuple[dict[str, Handler], dict[str, Handler]]:
+def split_lanes(
+    handlers: Mapping[str, Handler],
+) -> tuple[dict[str, Handler], dict[str, Handler]]:
     """The handlers per topic of the bulk loop and of the interactive loop."""
     bulk: dict[str, Handler] = {}
     interactive: dict[str, Handler] = {}
@@ -47,7 +50,7 @@ def _with_lanes(topics: frozenset[str] | None) -> frozenset[str] | None:
 async def consume(
     settings: Settings,
     topics: ServiceTopics,
-    handlers: dict[str, Handler],
+    handlers: Mapping[str, Handler],
     stop: asyncio.Event,
     **loop_options: Any,
 ) -> None:
@@ -77,8 +80,8 @@ async def consume(
             )
             loops.append(ConsumerLoop(config, lane_handlers, producer, settings.kafka_bootstrap))
         # One loop failing ends the other (the service restarts whole).
-        async with asyncio.TaskGroup() as group:
+        async with asyncio.TaskGroup() as tasks:
             for loop in loops:
-                group.create_task(loop.run(stop))
+                tasks.create_task(loop.run(stop))
     finally:
         await producer.stop()

@@ -413,7 +413,8 @@ def _add_retail_commands(sub: Any, gateway: str, bootstrap: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    code: int = args.run(args)
+    return code
 
 
 if __name__ == "__main__":

@@ -212,7 +212,8 @@ def demo_receipt(
     picks = [rng.choice([g for g in _GROCERIES if g[3] == letter]) for letter in "ABC"][:lines]
     picks += [rng.choice(_GROCERIES) for _ in range(lines - len(picks))]
     rng.shuffle(picks)
-    out_lines, by_letter = [], {}
+    out_lines: list[dict[str, str]] = []
+    by_letter: dict[str, Decimal] = {}
     for name, unit, price, letter in picks:
         if unit == "kg":
             quantity = Decimal(rng.randint(150, 2500)) / 1000  # the scale's grams

@@ -187,7 +187,7 @@ async def replay(
     return result
 
 
-async def _at_end(consumer: AIOKafkaConsumer, ends: dict) -> bool:
+async def _at_end(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> bool:
     for tp, end in ends.items():
         if await consumer.position(tp) < end:
             return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from typing import Any
 
 from einvoice import events
 from einvoice.contract import ServiceTopics
@@ -113,7 +114,7 @@ def _example() -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def demo_invoice_payload() -> dict:
+def demo_invoice_payload() -> dict[str, Any]:
     from datetime import date
 
     from einvoice_tools.demo import demo_invoices

@@ -30,7 +30,7 @@ import io
 import itertools
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from reportlab.lib.colors import Color, HexColor, white
@@ -107,18 +107,20 @@ SHARED_CHARACTERS = "ąćęłńóśźżĄĆĘŁŃÓŚŹŻ„”“«»–—…�
 
 def _share_subsets(canvas: Canvas, fonts: tuple[str, ...]) -> None:
     for name in fonts:
-        pdfmetrics.getFont(name).splitString(SHARED_CHARACTERS, canvas._doc)
+        # ReportLab's own calls, which types-reportlab leaves out (getFont gives a TTFont here).
+        pdfmetrics.getFont(name).splitString(SHARED_CHARACTERS, canvas._doc)  # type: ignore[attr-defined]
 
 
 class _ReusedSubsets(TTFontFace):
     """A font face that builds and compresses each distinct embedded subset once: an
     invoice whose characters give the same subset as an earlier one reuses its bytes."""
 
-    def makeSubset(self, subset: list[int]) -> bytes:  # noqa: N802 - ReportLab's name
+    def makeSubset(self, subset: Sequence[int]) -> bytes:  # noqa: N802 - ReportLab's name
         return _subset_bytes(self, tuple(subset))
 
     def addSubsetObjects(self, doc: Any, fontname: str, subset: list[int]) -> Any:  # noqa: N802
-        descriptor = super().addSubsetObjects(doc, fontname, subset)
+        # Untyped in types-reportlab.
+        descriptor = super().addSubsetObjects(doc, fontname, subset)  # type: ignore[no-untyped-call]
         font_file = doc.idToObject[f"fontFile:{self.filename}({fontname})"]
         if font_file.filters:  # the document compresses: compress these bytes once
             font_file.filters = [_FLATE_ONCE]
@@ -174,7 +176,7 @@ class _NumberedCanvas(Canvas):
 
     def showPage(self) -> None:  # noqa: N802 - ReportLab's name
         self._pages.append(dict(self.__dict__))
-        self._startPage()
+        self._startPage()  # type: ignore[attr-defined]  # ReportLab's, not in types-reportlab
 
     def save(self) -> None:
         total = len(self._pages)
@@ -308,7 +310,9 @@ def _header(p: _Page, view: dict[str, Any], primary: Color) -> float:
     return max(y, dy)
 
 
-def _party(p: _Page, x: float, top: float, label: str, party: dict[str, Any], primary: Color):
+def _party(
+    p: _Page, x: float, top: float, label: str, party: dict[str, Any], primary: Color
+) -> float:
     w = WIDTH * 0.48
     p.text(x, top, label.upper(), 7.5, bold=True, color=primary)
     p.hline(x, top + 3, w, primary, 0.8)

@@ -80,7 +80,7 @@ def integer_in_words(n: int) -> str:
     return " ".join(out)
 
 
-def amount_in_words(amount: Decimal, currency: str = "PLN") -> str:
+def amount_in_words(amount: Decimal | int | str | float, currency: str = "PLN") -> str:
     """``amount`` in Polish words: "<whole units in words> <currency noun> NN/100".
 
     The amount is rounded half-up to the grosz first. Examples::

@@ -10,11 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from einvoice.bus import TransientError
-from einvoice.mongo import CoalescedUpdates
+from einvoice.mongo import CoalescedUpdates, Collection
 
 # Each try loses only to an invoice that took the number meanwhile; this many in a row means
 # something else is wrong (say, another index refusing the insert), not contention.
@@ -23,7 +22,7 @@ MAX_NUMBER_ATTEMPTS = 50
 
 @dataclass
 class MongoInvoices:
-    collection: AsyncCollection
+    collection: Collection
     _series_locks: defaultdict[tuple[str, str], asyncio.Lock] = field(
         default_factory=lambda: defaultdict(asyncio.Lock), init=False
     )

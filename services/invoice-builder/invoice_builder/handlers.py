@@ -89,7 +89,7 @@ def outcome_event(stored: dict[str, Any], cause: events.Envelope) -> Outgoing:
 
 def _invoice_id(event: events.Envelope) -> str:
     invoice_id = event.payload.get("invoice_id")
-    if why := events.unsafe_id(invoice_id):
+    if (why := events.unsafe_id(invoice_id)) or not isinstance(invoice_id, str):
         raise PermanentError(f"payload.invoice_id {why}")
     return invoice_id
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import aiosmtplib
 from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 
 from einvoice.bus import TransientError
-from einvoice.mongo import CoalescedUpdates
+from einvoice.mongo import CoalescedUpdates, Collection
+from einvoice.readmodels.mailing import Link
 from einvoice.smtp import SmtpPool, SmtpServer
 from mailer.handlers import PermanentSmtpError
 
@@ -21,8 +21,8 @@ from mailer.handlers import PermanentSmtpError
 class MongoSendLog:
     """The links, and the finished and queued e-mails (the outbox's jobs) for resends."""
 
-    sends: AsyncCollection
-    links: AsyncCollection
+    sends: Collection
+    links: Collection
     _link_writes: CoalescedUpdates = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -44,8 +44,8 @@ class MongoSendLog:
             ]
         )
 
-    async def save_link(self, record: dict[str, Any]) -> None:
-        await self._link_writes.insert_one(record)
+    async def save_link(self, record: Link) -> None:
+        await self._link_writes.insert_one(dict(record))
 
     async def last_pdf(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
         found = await self.sends.find_one(

@@ -175,9 +175,9 @@ class Dispatcher:
             try:
                 route = self.route_for(job["tenant_id"])
             except SealingError as exc:
-                if held := await self.outbox.claim(job):
+                if claimed := await self.outbox.claim(job):
                     reason = f"the tenant's mailbox cannot be used: {exc}"
-                    await self._finish(held, FAILED, {"reason": reason})
+                    await self._finish(claimed, FAILED, {"reason": reason})
                     settled += 1
                 continue
             by_mailbox[route.server.mailbox_id].append((job, route))
@@ -196,10 +196,10 @@ class Dispatcher:
                 mine, rest = self._split([job for job, _ in jobs[free.granted :]])
                 if mine:
                     ids = [job["_id"] for job in mine]
-                    await self.outbox.release(ids, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
+                    await self.outbox.release(ids, free.wait_until(), waiting_for=WAITING_FOR_SLOT)
                 if rest:
                     ids = [job["_id"] for job in rest]
-                    await self.outbox.defer(ids, free.next_slot_at, waiting_for=WAITING_FOR_SLOT)
+                    await self.outbox.defer(ids, free.wait_until(), waiting_for=WAITING_FOR_SLOT)
             # Every send runs to its end before the round does, failing or not: a job stays
             # under the heartbeat for as long as it is being sent.
             outcomes = await asyncio.gather(
@@ -220,10 +220,11 @@ class Dispatcher:
         left of its hold is renewed first, and one another replica took over is dropped."""
         ready = []
         for job in jobs:
+            kept: dict[str, Any] | None = job
             if _aware(job["lease_until"]) - datetime.now(UTC) < self.outbox.lease:
-                job = await self.outbox.renew(job)
-            if job is not None:
-                ready.append(job)
+                kept = await self.outbox.renew(job)
+            if kept is not None:
+                ready.append(kept)
         return ready
 
     async def _send(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
@@ -250,7 +251,7 @@ class Dispatcher:
             grant = await self.limiter.acquire(mailbox_id, route.limits, 1, hold=deadline)
             if not grant.granted:  # another replica took the slots first
                 await self.outbox.postpone(
-                    job, grant.next_slot_at, waiting_for=WAITING_FOR_SLOT, count_attempt=False
+                    job, grant.wait_until(), waiting_for=WAITING_FOR_SLOT, count_attempt=False
                 )
                 return
             try:

@@ -18,6 +18,7 @@ from einvoice import events
 from einvoice.bus import Outgoing, emit
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
+from einvoice.readmodels.mailing import Link
 from mailer.composer import Composed, build_message, compose, default_template
 from mailer.links import new_link
 
@@ -51,7 +52,7 @@ class SendLog(Protocol):
         (a redelivered resend must not revoke the link it sent)."""
         ...
 
-    async def save_link(self, record: dict[str, Any]) -> None: ...
+    async def save_link(self, record: Link) -> None: ...
 
 
 class Tenants(Protocol):

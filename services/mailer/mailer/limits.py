@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from einvoice.bus import TransientError
+from einvoice.mongo import Collection
 
 # name, window length in seconds, bucket width in seconds
 WINDOWS = (("per_minute", 60, 1), ("per_hour", 3600, 60), ("per_day", 86400, 1440))
@@ -129,10 +129,16 @@ class Grant:
     next_slot_at: datetime | None  # set when fewer than asked were granted
     token: str | None = None  # settle the hold with it (None when nothing is held)
 
+    def wait_until(self) -> datetime:
+        """When the next slot frees up; asked only when fewer slots than asked were granted."""
+        if self.next_slot_at is None:
+            raise ValueError("every slot asked for was granted: there is nothing to wait for")
+        return self.next_slot_at
+
 
 @dataclass
 class MailboxLimiter:
-    usage: AsyncCollection
+    usage: Collection
     clock: Callable[[], float] = time.time
     attempts: int = 50
     # one replica's own takers of a mailbox queue here, so only replicas contend in the CAS
@@ -209,7 +215,9 @@ class MailboxLimiter:
                 full.append(next_slot(buckets, limit, period, width, now))
         return granted, fields, datetime.fromtimestamp(max(full), UTC)
 
-    async def _store(self, mailbox_id: str, doc: dict | None, fields: dict[str, Any]) -> bool:
+    async def _store(
+        self, mailbox_id: str, doc: dict[str, Any] | None, fields: dict[str, Any]
+    ) -> bool:
         if doc is None:
             try:
                 await self.usage.insert_one({"_id": mailbox_id, "v": 1, **fields})

@@ -7,13 +7,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from einvoice.readmodels.mailing import token_hash
+from einvoice.readmodels.mailing import Link, token_hash
 
 
 @dataclass(frozen=True)
 class NewLink:
     token: str
-    record: dict
+    record: Link
 
 
 def new_link(
@@ -28,7 +28,7 @@ def new_link(
     ttl_days: int,
 ) -> NewLink:
     token = secrets.token_urlsafe(32)
-    record = {
+    record: Link = {
         "_id": token_hash(token),
         "link_id": str(uuid.uuid4()),
         "tenant_id": tenant_id,

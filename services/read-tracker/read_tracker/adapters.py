@@ -10,18 +10,17 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from einvoice.mongo import CoalescedUpdates
+from einvoice.mongo import CoalescedUpdates, Collection
 from einvoice.readmodels import tracking
 
 
 @dataclass
 class MongoDeliveries:
-    deliveries: AsyncCollection
-    opens: AsyncCollection
-    batches: AsyncCollection
+    deliveries: Collection
+    opens: Collection
+    batches: Collection
     # batches this replica already registered: every invoice of a batch names it once more
     _registered: OrderedDict[str, None] = field(default_factory=OrderedDict, init=False)
     _registered_max: int = 10_000
@@ -74,9 +73,7 @@ class MongoDeliveries:
             self._registered.popitem(last=False)
 
     async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
-        return await self.deliveries.find_one(
-            {"_id": tracking.delivery_id(tenant_id, invoice_id)}
-        )
+        return await self.deliveries.find_one({"_id": tracking.delivery_id(tenant_id, invoice_id)})
 
     async def add_open(self, record: dict[str, Any]) -> bool:
         try:

@@ -10,7 +10,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
@@ -49,7 +49,10 @@ class Webhooks(Protocol):
 
 
 ReverseDns = Callable[[str], Awaitable[str | None]]
-StageHandler = Callable[["events.Envelope", "Deps"], Awaitable[list[Outgoing]]]
+
+
+class StageHandler(Protocol):
+    async def __call__(self, event: events.Envelope, deps: Deps) -> list[Outgoing]: ...
 
 
 @dataclass
@@ -92,10 +95,21 @@ async def on_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     return []
 
 
-StageFields = Callable[[events.Envelope, Any], dict[str, Any]]
+# The payloads of the stages recorded by `_stage_handler`: each names its invoice.
+Stage = TypeVar(
+    "Stage",
+    events.InvoiceIssued,
+    events.RetailInvoiceRequested,
+    events.InvoiceRejected,
+    events.PdfRendered,
+    events.MailSent,
+    events.MailFailed,
+)
 
 
-def _stage_handler(model: type[events.EventModel], fields: StageFields) -> StageHandler:
+def _stage_handler(
+    model: type[Stage], fields: Callable[[events.Envelope, Stage], dict[str, Any]]
+) -> StageHandler:
     """A handler that records one stage's fields on the invoice's delivery."""
 
     async def handle(event: events.Envelope, deps: Deps) -> list[Outgoing]:

@@ -54,7 +54,8 @@ async def refuse_private(host: str, port: int) -> None:
     except ValueError:
         loop = asyncio.get_running_loop()
         found = await loop.getaddrinfo(host, port)
-        addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in found}
+        # getaddrinfo gives (host, port[, flow, scope]) for the IP families: the host is a str.
+        addresses = {ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found}
     for address in addresses:
         if not address.is_global:
             raise TargetRefused(f"{host} resolves to a non-public address ({address})")

@@ -92,7 +92,7 @@ class WebhookJobs:
             "body": webhooks.body_of(document),
             "log": [],
         }
-        added = await self.outbox.enqueue(document["id"], job)
+        added = await self.outbox.enqueue(document["id"], job) is not None
         if added:
             self.wake()
         return added

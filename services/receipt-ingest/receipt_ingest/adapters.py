@@ -9,15 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from einvoice.bus import TransientError
+from einvoice.mongo import Collection
 
 
 @dataclass
 class MongoReceipts:
-    collection: AsyncCollection
+    collection: Collection
 
     async def setup(self) -> None:
         # A code opens exactly one receipt of a chain, even with concurrent replicas.
@@ -55,8 +55,8 @@ class MongoReservations:
     """Per-line invoiced quantities live on the receipt document (decimal strings, changed
     only by compare-and-set on `version`); refusals in their own collection."""
 
-    receipts: AsyncCollection
-    refusals: AsyncCollection
+    receipts: Collection
+    refusals: Collection
 
     async def get(self, key: str) -> dict[str, Any] | None:
         return await self.receipts.find_one({"_id": key})
@@ -106,5 +106,6 @@ class MongoReservations:
         try:
             await self.refusals.insert_one(record)
         except DuplicateKeyError:
-            return await self.refusals.find_one({"_id": invoice_id})
+            # The refusal recorded first stands (refusals are never deleted).
+            return await self.refusals.find_one({"_id": invoice_id}) or record
         return record

@@ -17,7 +17,13 @@ from pydantic import ValidationError
 
 from einvoice import events
 from einvoice.bus import Outgoing, PermanentError
-from einvoice.receipts import code_sha256, field_error, issued_at_problem, normalise_nip, receipt_key
+from einvoice.receipts import (
+    code_sha256,
+    field_error,
+    issued_at_problem,
+    normalise_nip,
+    receipt_key,
+)
 
 GROSZ = Decimal("0.01")
 
@@ -115,8 +121,8 @@ async def on_receipt_scanned(event: events.Envelope, deps: Deps) -> list[Outgoin
     try:
         receipt = events.parse_payload(event, events.ReceiptScanned)
     except ValidationError as exc:
-        problems = "; ".join(field_error(e) for e in exc.errors()[:5])
-        raise PermanentError(f"invalid receipt: {problems}") from exc
+        first_errors = "; ".join(field_error(e) for e in exc.errors()[:5])
+        raise PermanentError(f"invalid receipt: {first_errors}") from exc
     problems = check_receipt(receipt)
     if problems:
         raise PermanentError("; ".join(problems))

@@ -101,7 +101,7 @@ async def on_invoice_rejected(event: events.Envelope, deps: RetailDeps) -> list[
     for _ in range(CAS_ATTEMPTS):
         doc = await deps.receipts.get(key)
         reservation = _reservation(doc, rejected.invoice_id) if doc else None
-        if reservation is None or reservation.get("released"):
+        if doc is None or reservation is None or reservation.get("released"):
             return []  # a billing invoice, a refusal of ours, or released already
         invoiced = [
             str(Decimal(done_qty) - Decimal(reservation["picks"].get(str(i), "0")))

@@ -48,7 +48,8 @@ class Mailbox(EventModel):
     per_day: int | None = Field(default=None, ge=1, le=10_000_000)
 
 
-WEBHOOK_EVENTS = ("invoice.confirmed", "mail.failed")
+WebhookEvent = Literal["invoice.confirmed", "mail.failed"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = ("invoice.confirmed", "mail.failed")
 
 
 class Webhook(EventModel):
@@ -58,9 +59,7 @@ class Webhook(EventModel):
 
     url: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2000)]
     secret_sealed: Annotated[str, StringConstraints(max_length=4000)]
-    events: list[Literal["invoice.confirmed", "mail.failed"]] = Field(
-        default_factory=lambda: list(WEBHOOK_EVENTS)
-    )
+    events: list[WebhookEvent] = Field(default_factory=lambda: list(WEBHOOK_EVENTS))
 
 
 class TenantConfig(EventModel):

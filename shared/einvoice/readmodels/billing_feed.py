@@ -9,8 +9,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient
-
+from einvoice.mongo import Client, Database
 from einvoice.readmodels.tracking import (
     DELIVERIES,
     OPENS,
@@ -52,8 +51,8 @@ def parse_feed_cursor(cursor: str) -> dict[str, Position]:
 
 
 async def _feed_stream(
-    db: Any, tenant_id: str, field: str, after: Position | None, limit: int
-) -> list[dict]:
+    db: Database, tenant_id: str, field: str, after: Position | None, limit: int
+) -> list[dict[str, Any]]:
     query: dict[str, Any] = {"tenant_id": tenant_id, field: {"$exists": True}}
     if after:
         moment, invoice_id = after
@@ -66,15 +65,15 @@ async def _feed_stream(
 
 
 async def confirmation_feed(
-    client: AsyncMongoClient, tenant_id: str, since: str | None, limit: int = 100
-) -> tuple[list[dict], str | None]:
+    client: Client, tenant_id: str, since: str | None, limit: int = 100
+) -> tuple[list[dict[str, Any]], str | None]:
     """What billing needs to hear, oldest first: invoices confirmed (first opened by a person)
     with the first open's IP, host and user agent and the number of counted opens, and
     invoices that failed (with the stage and the reasons); and the cursor to ask with next
     time (the same one when nothing is new)."""
     positions = parse_feed_cursor(since) if since else {}
     db = tracker_db(client)
-    merged: list[tuple[datetime, str, str, dict]] = []
+    merged: list[tuple[datetime, str, str, dict[str, Any]]] = []
     for status, field in FEED_STREAMS.items():
         for row in await _feed_stream(db, tenant_id, field, positions.get(status), limit):
             merged.append((aware(row[field]), row["invoice_id"], status, row))
@@ -82,7 +81,7 @@ async def confirmation_feed(
     merged = merged[:limit]
 
     confirmed = [row for _, _, status, row in merged if status == "confirmed"]
-    opens: dict[str, list[dict]] = {}
+    opens: dict[str, list[dict[str, Any]]] = {}
     if confirmed:
         found = (
             db[OPENS]
@@ -127,9 +126,7 @@ async def confirmation_feed(
 WEBHOOK_DELIVERIES = "webhook_deliveries"
 
 
-async def confirmation_of(
-    client: AsyncMongoClient, tenant_id: str, invoice_id: str
-) -> dict[str, Any] | None:
+async def confirmation_of(client: Client, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
     """One invoice's confirmation as the feed shows it: number, customer id, first-open time,
     the first counted open's IP, host and user agent, and the count of counted opens."""
     db = tracker_db(client)
@@ -156,7 +153,7 @@ async def confirmation_of(
 
 
 async def webhook_deliveries(
-    client: AsyncMongoClient, tenant_id: str, limit: int = 100
+    client: Client, tenant_id: str, limit: int = 100
 ) -> list[dict[str, Any]]:
     """The tenant's latest webhook deliveries, newest first: event, invoice, state, the
     attempts made and the last one's HTTP status or error, and every attempt (`log`)."""

@@ -6,16 +6,30 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
-
-from einvoice.mongo import service_db
+from einvoice.mongo import Client, Database, service_db
 
 LINKS = "links"
 
 SENDS = "sends"  # the outbox: one job per e-mail
+
+
+class Link(TypedDict):
+    """An invoice link as the mailer stores it in LINKS, by its token's hash."""
+
+    _id: str  # token_hash(token)
+    link_id: str
+    tenant_id: str
+    invoice_id: str
+    number: str
+    batch_id: str
+    s3_key: str
+    recipient: str
+    created_at: datetime
+    expires_at: datetime
+    revoked: bool
+    cause_event_id: NotRequired[str]  # the event whose e-mail carries the link
 
 
 def token_hash(token: str) -> str:
@@ -23,13 +37,14 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def mailer_db(client: AsyncMongoClient) -> AsyncDatabase:
+def mailer_db(client: Client) -> Database:
     return service_db(client, "mailer")
 
 
-async def find_link(client: AsyncMongoClient, token_hash: str) -> dict | None:
+async def find_link(client: Client, token_hash: str) -> Link | None:
     """A live link by its token's hash (expired and revoked links are not returned)."""
-    link = await mailer_db(client)[LINKS].find_one({"_id": token_hash})
+    # LINKS holds only what the mailer stored through `Link`.
+    link = cast(Link | None, await mailer_db(client)[LINKS].find_one({"_id": token_hash}))
     if not link or link.get("revoked"):
         return None
     expires = link["expires_at"]
@@ -38,7 +53,7 @@ async def find_link(client: AsyncMongoClient, token_hash: str) -> dict | None:
     return link if expires > datetime.now(UTC) else None
 
 
-async def mail_waiting(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> dict:
+async def mail_waiting(client: Client, tenant_id: str, batch_id: str) -> dict[str, Any]:
     """E-mails of the batch the mailer holds back: for a free slot of the mailbox (its
     sending limits), or for a retry after a temporary SMTP error; with the earliest time."""
     jobs = mailer_db(client)[SENDS]

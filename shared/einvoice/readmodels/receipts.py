@@ -6,10 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.collection import AsyncCollection
-
-from einvoice.mongo import service_db
+from einvoice.mongo import Client, Collection, service_db
 from einvoice.receipts import code_sha256, normalise_code
 
 RECEIPTS = "receipts"
@@ -17,7 +14,7 @@ RECEIPTS = "receipts"
 _CROCKFORD_TYPOS = str.maketrans({"I": "1", "L": "1", "O": "0"})
 
 
-def receipts_collection(client: AsyncMongoClient) -> AsyncCollection:
+def receipts_collection(client: Client) -> Collection:
     return service_db(client, "receipt-ingest")[RECEIPTS]
 
 
@@ -53,7 +50,7 @@ def receipt_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def find_receipt_by_code(
-    client: AsyncMongoClient, chain_id: str | None, code: str
+    client: Client, chain_id: str | None, code: str
 ) -> dict[str, Any] | None:
     """The receipt with this code (as printed or typed: dashes, spaces, case and Crockford's
     O/0, I/1, L/1 do not matter), in `chain_id` or, when None, in any chain. Looked up by

@@ -8,10 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
-
-from einvoice.mongo import service_db
+from einvoice.mongo import Client, Database, service_db
 from einvoice.readmodels.mailing import mail_waiting
 
 DELIVERIES = "deliveries"
@@ -31,7 +28,7 @@ def delivery_id(tenant_id: str, invoice_id: str) -> str:
     return f"{tenant_id}/{invoice_id}"
 
 
-def tracker_db(client: AsyncMongoClient) -> AsyncDatabase:
+def tracker_db(client: Client) -> Database:
     return service_db(client, "read-tracker")
 
 
@@ -103,7 +100,7 @@ def summarise_batch(
     }
 
 
-async def batch_status(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> dict | None:
+async def batch_status(client: Client, tenant_id: str, batch_id: str) -> dict[str, Any] | None:
     db = tracker_db(client)
     batch = await db[BATCHES].find_one({"_id": batch_key(tenant_id, batch_id)})
     if batch is None:
@@ -117,21 +114,21 @@ async def batch_status(client: AsyncMongoClient, tenant_id: str, batch_id: str) 
     }
 
 
-async def batch_invoices(client: AsyncMongoClient, tenant_id: str, batch_id: str) -> list[dict]:
+async def batch_invoices(client: Client, tenant_id: str, batch_id: str) -> list[dict[str, Any]]:
     cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id, "batch_ids": batch_id})
     rows = _with_stage(await cursor.to_list(None))
     return sorted(rows, key=lambda r: r.get("number") or "")
 
 
 async def confirmations(
-    client: AsyncMongoClient,
+    client: Client,
     tenant_id: str,
     *,
     batch_id: str | None = None,
     invoice_id: str | None = None,
     limit: int = 500,
     include_flagged: bool = False,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Recorded opens, newest first; without `include_flagged` only those that count (a
     person's, not a link scanner's)."""
     query: dict[str, Any] = {"tenant_id": tenant_id}
@@ -157,7 +154,7 @@ async def confirmations(
     return rows
 
 
-async def recent_batches(client: AsyncMongoClient, tenant_id: str, limit: int = 20) -> list[dict]:
+async def recent_batches(client: Client, tenant_id: str, limit: int = 20) -> list[dict[str, Any]]:
     """The tenant's latest batches with their summaries, newest first."""
     cursor = (
         tracker_db(client)[BATCHES]
@@ -173,13 +170,13 @@ async def recent_batches(client: AsyncMongoClient, tenant_id: str, limit: int = 
     return summaries
 
 
-async def delivery(client: AsyncMongoClient, tenant_id: str, invoice_id: str) -> dict | None:
+async def delivery(client: Client, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
     return await tracker_db(client)[DELIVERIES].find_one(
         {"_id": delivery_id(tenant_id, invoice_id)}
     )
 
 
-def _with_stage(rows: list[dict]) -> list[dict]:
+def _with_stage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         row["stage"] = stage_of(row)
         if row["stage"] == "failed":
@@ -187,7 +184,9 @@ def _with_stage(rows: list[dict]) -> list[dict]:
     return rows
 
 
-async def shopper_invoices(client: AsyncMongoClient, shopper_id: str, limit: int = 200) -> list:
+async def shopper_invoices(
+    client: Client, shopper_id: str, limit: int = 200
+) -> list[dict[str, Any]]:
     """A shopper's own invoices (every chain), newest first."""
     cursor = (
         tracker_db(client)[DELIVERIES]
@@ -199,8 +198,8 @@ async def shopper_invoices(client: AsyncMongoClient, shopper_id: str, limit: int
 
 
 async def shopper_invoice(
-    client: AsyncMongoClient, shopper_id: str, invoice_id: str
-) -> dict | None:
+    client: Client, shopper_id: str, invoice_id: str
+) -> dict[str, Any] | None:
     """One of the shopper's invoices; None for anybody else's."""
     rows = (
         await tracker_db(client)[DELIVERIES]
@@ -211,7 +210,7 @@ async def shopper_invoice(
 
 
 async def chain_invoices(
-    client: AsyncMongoClient,
+    client: Client,
     tenant_id: str,
     *,
     issued_from: str | None = None,
@@ -220,7 +219,7 @@ async def chain_invoices(
     nip: str | None = None,
     stage: str | None = None,
     limit: int = 1000,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Every retail invoice of a chain, filtered; dates are ISO `YYYY-MM-DD` (issue date)."""
     query: dict[str, Any] = {"tenant_id": tenant_id, "kind": "retail"}
     if issued_from or issued_to:
