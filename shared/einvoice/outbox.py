@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
@@ -35,6 +35,30 @@ from einvoice.mongo import CoalescedGets, CoalescedUpdates, Collection
 log = get_logger(__name__)
 
 QUEUED, WORKING, DONE, FAILED = "queued", "working", "done", "failed"
+
+
+class OutboxJob(TypedDict):
+    """The fields the outbox keeps on every job; a job's own fields (an e-mail, a webhook
+    call) come beside them, in a TypedDict that extends this one (mailer.handlers.MailJob,
+    einvoice.readmodels.billing_feed.WebhookJob)."""
+
+    _id: str
+    state: str  # QUEUED, WORKING, DONE or FAILED
+    priority: int
+    due_at: datetime
+    created_at: datetime
+    attempts: int
+    v: int  # bumped by every change a holder makes: a stale copy changes nothing
+    owner: NotRequired[str]  # the replica holding it (WORKING) or that last held it
+    lease_until: NotRequired[datetime]
+    claim: NotRequired[str]  # the claim_many round that took it
+    waiting_for: NotRequired[str | None]  # why a queued job waits (postpone, release)
+    last_error: NotRequired[str]  # why the last attempt failed, when it is retried
+    finished_at: NotRequired[datetime]
+    published: NotRequired[bool]  # whether the event that reports its end was acknowledged
+
+
+Job = TypeVar("Job", bound=OutboxJob)
 
 
 def utcnow() -> datetime:
@@ -76,7 +100,9 @@ async def run_rounds(
 
 
 @dataclass
-class Outbox:
+class Outbox(Generic[Job]):
+    """An outbox of jobs of one kind, `Job`: the TypedDict of what its collection holds."""
+
     jobs: Collection
     owner: str = field(default_factory=default_owner)
     lease: timedelta = timedelta(seconds=30)
@@ -104,25 +130,32 @@ class Outbox:
             {"$set": {"state": QUEUED, "due_at": self.clock()}, "$inc": {"v": 1}},
         )
 
-    async def get(self, job_id: str) -> dict[str, Any] | None:
+    def _job(self, doc: Mapping[str, Any]) -> Job:
+        """A document of `jobs` as its record: the collection holds only what `enqueue` stored
+        and this class changed since."""
+        return cast(Job, doc)
+
+    async def get(self, job_id: str) -> Job | None:
         if self._gets is not None:
-            return await self._gets.get(job_id)
-        return await self.jobs.find_one({"_id": job_id})
+            found = await self._gets.get(job_id)
+        else:
+            found = await self.jobs.find_one({"_id": job_id})
+        return None if found is None else self._job(found)
 
     async def enqueue(
         self,
         job_id: str,
-        job: dict[str, Any],
+        job: Mapping[str, object],
         priority: int = 1,
         *,
         hold: timedelta | None = None,
-    ) -> dict[str, Any] | None:
+    ) -> Job | None:
         """Add a job once and return it as stored; None if a job with this id exists
         already (a redelivery). With `hold`, the job is stored already claimed by this
         replica, under a lease that long (a dispatcher that sends it from memory need not
         claim it in another write); once the lease runs out, any replica takes it up."""
         now = self.clock()
-        doc = job | {
+        doc = dict(job) | {
             "_id": job_id,
             "state": QUEUED,
             "priority": priority,
@@ -137,9 +170,9 @@ class Outbox:
             await (self._writes or self.jobs).insert_one(doc)
         except DuplicateKeyError:
             return None
-        return doc
+        return self._job(doc)
 
-    async def due(self, limit: int) -> list[dict[str, Any]]:
+    async def due(self, limit: int) -> list[Job]:
         """Jobs whose time has come, and jobs whose holder's lease ran out."""
         now = self.clock()
         queued = (
@@ -153,9 +186,9 @@ class Outbox:
             .limit(limit)
             .to_list(None)
         )
-        return queued + stale
+        return [self._job(doc) for doc in queued + stale]
 
-    async def claim(self, job: dict[str, Any]) -> dict[str, Any] | None:
+    async def claim(self, job: Job) -> Job | None:
         """Take a job under a lease; None if another replica took it first."""
         now = self.clock()
         changes = {"state": WORKING, "owner": self.owner, "lease_until": now + self.lease}
@@ -165,9 +198,9 @@ class Outbox:
         )
         if result.matched_count != 1:
             return None
-        return job | changes | {"v": job["v"] + 1}
+        return self._job({**job, **changes, "v": job["v"] + 1})
 
-    async def claim_many(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def claim_many(self, jobs: list[Job]) -> list[Job]:
         """Take several jobs under a lease in two round trips (one update, one read of what
         it took), whatever their number: those still due or whose lease ran out, as `due()`
         found them; the others were taken or rescheduled meanwhile by another replica."""
@@ -194,9 +227,9 @@ class Outbox:
                 {"_id": {"$in": queued + stale}, "claim": token}
             ).to_list(None)
         }
-        return [taken[job["_id"]] for job in jobs if job["_id"] in taken]
+        return [self._job(taken[job["_id"]]) for job in jobs if job["_id"] in taken]
 
-    async def _update_held(self, job: dict[str, Any], changes: dict[str, Any]) -> bool:
+    async def _update_held(self, job: OutboxJob, changes: Mapping[str, object]) -> bool:
         """Change a job this replica holds; False if its lease was lost meanwhile."""
         result = await self.jobs.update_one(
             {"_id": job["_id"], "v": job["v"], "owner": self.owner},
@@ -204,11 +237,11 @@ class Outbox:
         )
         return result.matched_count == 1
 
-    async def renew(self, job: dict[str, Any]) -> dict[str, Any] | None:
+    async def renew(self, job: Job) -> Job | None:
         """Extend the lease of a job this replica holds; None if it was lost meanwhile."""
         until = self.clock() + self.lease
         if await self._update_held(job, {"lease_until": until}):
-            return job | {"lease_until": until, "v": job["v"] + 1}
+            return self._job({**job, "lease_until": until, "v": job["v"] + 1})
         return None
 
     async def heartbeat(self, job_ids: list[str]) -> tuple[datetime, int]:
@@ -229,17 +262,17 @@ class Outbox:
 
     async def postpone(
         self,
-        job: dict[str, Any],
+        job: OutboxJob,
         until: datetime,
         *,
         waiting_for: str,
         count_attempt: bool,
-        note: dict[str, Any] | None = None,
+        note: Mapping[str, object] | None = None,
     ) -> bool:
         """Put a held job back to wait (a sending slot, a retry), saying what it waits for."""
         attempts = job["attempts"] + (1 if count_attempt else 0)
         changes = {"state": QUEUED, "due_at": until, "waiting_for": waiting_for}
-        return await self._update_held(job, changes | {"attempts": attempts} | (note or {}))
+        return await self._update_held(job, {**changes, "attempts": attempts, **(note or {})})
 
     async def release(self, job_ids: list[str], until: datetime, *, waiting_for: str) -> None:
         """Put jobs this replica holds but will not send now back in the queue, due at
@@ -262,12 +295,13 @@ class Outbox:
                 {"$set": {"due_at": until, "waiting_for": waiting_for}},
             )
 
-    async def finish(self, job: dict[str, Any], state: str, result: dict[str, Any]) -> bool:
+    async def finish(self, job: OutboxJob, state: str, result: Mapping[str, object]) -> bool:
         """Record the job's end at once, in a write of its own (never coalesced: for an
         e-mail, this write closes the window in which a crash repeats it); False if its
         lease was lost meanwhile (another replica's record stands)."""
         assert state in (DONE, FAILED)
-        changes = result | {
+        changes = {
+            **result,
             "state": state,
             "finished_at": self.clock(),
             "published": not self.reports,
@@ -276,7 +310,7 @@ class Outbox:
         return await self._update_held(job, changes)
 
     async def log_attempt(
-        self, job: dict[str, Any], entry: dict[str, Any], field: str = "log"
+        self, job: OutboxJob, entry: Mapping[str, object], field: str = "log"
     ) -> bool:
         """Append one attempt (its time, outcome, duration) to a held job's log; the job's
         version stays, so the postpone() or finish() that follows still applies."""
@@ -286,13 +320,12 @@ class Outbox:
         )
         return result.matched_count == 1
 
-    async def unpublished(
-        self, limit: int = 200, without: tuple[str, ...] = ()
-    ) -> list[dict[str, Any]]:
+    async def unpublished(self, limit: int = 200, without: tuple[str, ...] = ()) -> list[Job]:
         """Finished jobs whose report is not yet acknowledged; `without` leaves out fields
-        the report does not need (an e-mail's bodies)."""
+        the report does not need (an e-mail's bodies: `Job` must have them NotRequired)."""
         projection = dict.fromkeys(without, 0) or None
-        return await self.jobs.find({"published": False}, projection).limit(limit).to_list(None)
+        found = await self.jobs.find({"published": False}, projection).limit(limit).to_list(None)
+        return [self._job(doc) for doc in found]
 
     async def mark_published(self, job_ids: list[str]) -> None:
         if job_ids:

@@ -20,7 +20,7 @@ from einvoice.worker import consume
 from mailer.adapters import MongoSendLog, SmtpSender
 from mailer.config import MailerSettings
 from mailer.dispatch import Dispatcher, Route, route_for
-from mailer.handlers import Deps, on_pdf_rendered, on_resend_requested
+from mailer.handlers import Deps, MailJob, on_pdf_rendered, on_resend_requested
 from mailer.limits import Limits, MailboxLimiter
 from mailer.topics import TOPICS
 
@@ -53,7 +53,9 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
         await send_log.setup()
         # The dispatcher's heartbeat extends the leases of the jobs it holds every lease/3,
         # so a send may outlast the lease; a replica that dies frees its jobs within one.
-        outbox = Outbox(db[mailing.SENDS], owner=f"mailer@{settings.replica_id}", coalesce=True)
+        outbox: Outbox[MailJob] = Outbox(
+            db[mailing.SENDS], owner=f"mailer@{settings.replica_id}", coalesce=True
+        )
         await outbox.setup()
         platform = Route(
             settings.smtp_server(),

@@ -28,7 +28,7 @@ from einvoice.metrics import STAGE_FAILURES
 from einvoice.outbox import DONE, FAILED, WORKING, Outbox, backoff, run_rounds
 from einvoice.sealing import SealingError
 from einvoice.smtp import SmtpServer
-from mailer.handlers import PermanentSmtpError, message_of, outcome
+from mailer.handlers import MailJob, MailOutcome, PermanentSmtpError, message_of, outcome
 from mailer.limits import Grant, Limits
 
 log = get_logger(__name__)
@@ -59,7 +59,7 @@ class Route:
 
 @dataclass
 class Dispatcher:
-    outbox: Outbox
+    outbox: Outbox[MailJob]
     limiter: Limiter
     sender: Sender
     route_for: Callable[[str], Route]  # tenant id -> route
@@ -86,13 +86,13 @@ class Dispatcher:
     handoff_lease: timedelta = timedelta(minutes=2)
     db_poll: float = 2.0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _urgent: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
-    _bulk: asyncio.Queue[dict[str, Any]] = field(init=False)
+    _urgent: asyncio.Queue[MailJob] = field(default_factory=asyncio.Queue)
+    _bulk: asyncio.Queue[MailJob] = field(init=False)
     _polled_at: float = field(default=-math.inf, init=False)
     _reported_at: float = field(default=-math.inf, init=False)
     _held: set[str] = field(default_factory=set, init=False)  # being sent: the heartbeat's
     _waiting: set[str] = field(default_factory=set, init=False)  # held in the hand-off
-    _finished: list[dict[str, Any]] = field(default_factory=list, init=False)  # to report
+    _finished: list[MailJob] = field(default_factory=list, init=False)  # to report
     # Until when the last heartbeat extended every held job's lease (None: not every one).
     _leases_until: datetime | None = field(default=None, init=False)
 
@@ -102,7 +102,7 @@ class Dispatcher:
     def wake(self) -> None:
         self._wake.set()
 
-    async def queued(self, job: dict[str, Any]) -> None:
+    async def queued(self, job: MailJob) -> None:
         """A job this replica just queued: sent in a coming round. Shoppers' and operators'
         jobs (priority 0) never wait for room; a batch's wait while the hand-off is full."""
         if self._holds(job):
@@ -113,26 +113,24 @@ class Dispatcher:
             await self._bulk.put(job)
         self.wake()
 
-    def _holds(self, job: dict[str, Any]) -> bool:
+    def _holds(self, job: MailJob) -> bool:
         """Whether `job` was stored claimed by this replica (see `queued`)."""
         return job.get("state") == WORKING and job.get("owner") == self.outbox.owner
 
-    def _split(
-        self, jobs: list[dict[str, Any]]
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _split(self, jobs: list[MailJob]) -> tuple[list[MailJob], list[MailJob]]:
         """(the jobs this replica holds already, the others)."""
         held = [job for job in jobs if self._holds(job)]
         return held, [job for job in jobs if not self._holds(job)]
 
-    def _handed_off(self, limit: int) -> list[dict[str, Any]]:
-        jobs: list[dict[str, Any]] = []
+    def _handed_off(self, limit: int) -> list[MailJob]:
+        jobs: list[MailJob] = []
         for queue in (self._urgent, self._bulk):
             while len(jobs) < limit and not queue.empty():
                 jobs.append(queue.get_nowait())
         self._waiting.difference_update(job["_id"] for job in jobs)
         return jobs
 
-    async def _due(self) -> list[dict[str, Any]]:
+    async def _due(self) -> list[MailJob]:
         """This round's jobs: the hand-off first; the database's due jobs when the hand-off
         is empty or every `db_poll` seconds (a job found both ways is taken once)."""
         jobs = self._handed_off(self.batch)
@@ -169,7 +167,7 @@ class Dispatcher:
         to the time of the next free slot in one write, so a mailbox at its limit costs one
         read and one write per round, however long its queue."""
         due = await self._due()
-        by_mailbox: dict[str, list[tuple[dict[str, Any], Route]]] = defaultdict(list)
+        by_mailbox: dict[str, list[tuple[MailJob, Route]]] = defaultdict(list)
         settled = 0
         for job in due:
             try:
@@ -182,7 +180,7 @@ class Dispatcher:
                 continue
             by_mailbox[route.server.mailbox_id].append((job, route))
         limit = asyncio.Semaphore(self.concurrency)
-        sends: list[tuple[dict[str, Any], Route]] = []
+        sends: list[tuple[MailJob, Route]] = []
         try:
             for mailbox_id, jobs in by_mailbox.items():
                 limits = jobs[0][1].limits
@@ -214,26 +212,26 @@ class Dispatcher:
         await self._report_round()
         return settled + len(sends)
 
-    async def _still_held(self, jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def _still_held(self, jobs: list[MailJob]) -> list[MailJob]:
         """Handed-off jobs (stored claimed by this replica), ready to be sent under the
         heartbeat like claimed ones: a job that waited so long that less than a lease is
         left of its hold is renewed first, and one another replica took over is dropped."""
         ready = []
         for job in jobs:
-            kept: dict[str, Any] | None = job
+            kept: MailJob | None = job
             if _aware(job["lease_until"]) - datetime.now(UTC) < self.outbox.lease:
                 kept = await self.outbox.renew(job)
             if kept is not None:
                 ready.append(kept)
         return ready
 
-    async def _send(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
+    async def _send(self, job: MailJob, route: Route, limit: asyncio.Semaphore) -> None:
         try:
             await self._send_held(job, route, limit)
         finally:
             self._held.discard(job["_id"])  # finished, put back or lost: no longer in hand
 
-    async def _send_held(self, job: dict[str, Any], route: Route, limit: asyncio.Semaphore) -> None:
+    async def _send_held(self, job: MailJob, route: Route, limit: asyncio.Semaphore) -> None:
         async with limit:
             # The whole send (a reconnect included) must end by the slot's deadline.
             deadline = 2 * route.server.timeout + 5
@@ -269,7 +267,7 @@ class Dispatcher:
             finally:  # whatever the outcome, the provider counted the attempt
                 await self._settle(mailbox_id, route, grant)
 
-    async def _keep_lease(self, job: dict[str, Any]) -> dict[str, Any] | None:
+    async def _keep_lease(self, job: MailJob) -> MailJob | None:
         """The job, still held: the heartbeat keeps this replica's leases running, so only
         a lease about to run out (the heartbeat failed, the database was away) is renewed
         here first; None if another replica took the job over meanwhile (it must not be
@@ -299,7 +297,7 @@ class Dispatcher:
             except TimeoutError:
                 pass
 
-    async def _record_sent(self, job: dict[str, Any]) -> None:
+    async def _record_sent(self, job: MailJob) -> None:
         """The first thing after the server accepted the message. Until this write lands, a
         crash sends the message again: SMTP has no idempotency key, so this one round trip
         is the window in which an e-mail can be repeated (ADR 0005). If the database is
@@ -329,7 +327,7 @@ class Dispatcher:
         except Exception:  # noqa: BLE001 - the hold's deadline covers it
             log.warning("sending slot not settled; it counts until its deadline", exc_info=True)
 
-    async def _retry_later(self, job: dict[str, Any], reason: str) -> None:
+    async def _retry_later(self, job: MailJob, reason: str) -> None:
         STAGE_FAILURES.labels("mailer", "mail", "temporary").inc()
         if datetime.now(UTC) - _aware(job["created_at"]) > self.give_up_after:
             hours = self.give_up_after.total_seconds() / 3600
@@ -344,11 +342,11 @@ class Dispatcher:
             job, due, waiting_for=WAITING_FOR_RETRY, count_attempt=True, note={"last_error": reason}
         )
 
-    async def _finish(self, job: dict[str, Any], state: str, result: dict[str, Any]) -> bool:
+    async def _finish(self, job: MailJob, state: str, result: MailOutcome) -> bool:
         """Record a held job's end; this round reports it (False: the lease was lost, the
         replica that took the job over reports it)."""
         if finished := await self.outbox.finish(job, state, result):
-            self._finished.append(job | result | {"state": state})
+            self._finished.append({**job, **result, "state": state})
         return finished
 
     async def _report_round(self) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import Message
-from typing import Any, Protocol
+from typing import Any, NotRequired, Protocol, TypedDict
 
 from jinja2 import TemplateError
 
@@ -18,6 +18,7 @@ from einvoice import events
 from einvoice.bus import Outgoing, emit
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
+from einvoice.outbox import OutboxJob
 from einvoice.readmodels.mailing import Link
 from mailer.composer import Composed, build_message, compose, default_template
 from mailer.links import new_link
@@ -29,18 +30,52 @@ class PermanentSmtpError(Exception):
     """The server refused the message for good (5xx, invalid address)."""
 
 
+class MailFields(TypedDict):
+    """One e-mail as the handlers queue it: composed, with what its report needs."""
+
+    tenant_id: str
+    invoice_id: str
+    batch_id: str
+    recipient: str
+    message_id: str
+    sender: str
+    reply_to: str | None
+    subject: str
+    # The bodies; left out of the jobs read for their report (Outbox.unpublished's without).
+    html: NotRequired[str]
+    text: NotRequired[str]
+    link_id: str
+    link_expires_at: datetime
+    template_version: int
+    cause: dict[str, Any]  # the event that asked for the e-mail (events.Envelope, as JSON)
+    tag: str  # tells the reports of one event's several recipients apart
+    at: datetime
+    pdf: dict[str, Any]  # what a resend composes the e-mail from (events.PdfRendered, as JSON)
+
+
+class MailOutcome(TypedDict, total=False):
+    """What a finished e-mail records: when the server took it, or why it failed."""
+
+    sent_at: datetime
+    reason: str
+
+
+class MailJob(MailFields, MailOutcome, OutboxJob):
+    """A job of the mailer's outbox (mailing.SENDS): one per e-mail and recipient."""
+
+
 class Jobs(Protocol):
     """The mailer's outbox (einvoice.outbox.Outbox): one job per e-mail."""
 
-    async def get(self, job_id: str) -> dict[str, Any] | None: ...
+    async def get(self, job_id: str) -> MailJob | None: ...
     async def enqueue(
         self,
         job_id: str,
-        job: dict[str, Any],
+        job: MailFields,
         priority: int = 1,
         *,
         hold: timedelta | None = None,
-    ) -> dict[str, Any] | None: ...
+    ) -> MailJob | None: ...
 
 
 class SendLog(Protocol):
@@ -68,7 +103,7 @@ class Deps:
     default_sender: str
     message_domain: str = "einvoice.local"
     # hands a queued job to this replica's dispatcher (mailer.dispatch.Dispatcher.queued)
-    queued: Callable[[dict[str, Any]], Awaitable[None]] | None = None
+    queued: Callable[[MailJob], Awaitable[None]] | None = None
     # how long a batch's job handed to `queued` is stored claimed by this replica
     # (mailer.dispatch.Dispatcher.handoff_lease); None: stored queued, claimed when sent
     handoff_lease: timedelta | None = None
@@ -157,7 +192,7 @@ async def _enqueue(
         link.record | {"cause_event_id": event.event_id}
     )  # before sending: the link works on arrival
     digest = hashlib.sha256(send_id.encode()).hexdigest()[:16]
-    job: dict[str, Any] = {
+    job: MailFields = {
         "tenant_id": event.tenant_id,
         "invoice_id": pdf.invoice_id,
         "batch_id": pdf.batch_id,
@@ -187,7 +222,7 @@ async def _enqueue(
     return []
 
 
-def message_of(job: dict[str, Any]) -> Message:
+def message_of(job: MailJob) -> Message:
     composed = Composed(job["subject"], job["html"], job["text"], job["template_version"])
     return build_message(
         composed,
@@ -198,7 +233,7 @@ def message_of(job: dict[str, Any]) -> Message:
     )
 
 
-def outcome(job: dict[str, Any]) -> Outgoing:
+def outcome(job: MailJob) -> Outgoing:
     """The event that reports a finished job: the same event id however often it is made."""
     cause = events.Envelope.model_validate(job["cause"])
     pdf = events.PdfRendered.model_validate(job["pdf"])

@@ -40,7 +40,10 @@ def _unsealer(settings: TrackerSettings) -> Callable[[str], str]:
 
 
 def _dispatcher(
-    settings: TrackerSettings, outbox: Outbox, tenants: TenantDirectory, poster: HttpPoster
+    settings: TrackerSettings,
+    outbox: Outbox[billing_feed.WebhookJob],
+    tenants: TenantDirectory,
+    poster: HttpPoster,
 ) -> WebhookDispatcher:
     return WebhookDispatcher(
         outbox=outbox,
@@ -63,7 +66,7 @@ async def main(settings: TrackerSettings, stop: asyncio.Event) -> None:
             db[tracking.DELIVERIES], db[tracking.OPENS], db[tracking.BATCHES]
         )
         await deliveries.setup()
-        outbox = Outbox(
+        outbox: Outbox[billing_feed.WebhookJob] = Outbox(
             db[billing_feed.WEBHOOK_DELIVERIES],
             owner=f"read-tracker@{settings.replica_id}",
             reports=False,

@@ -27,6 +27,7 @@ from einvoice import events, webhooks
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
 from einvoice.outbox import DONE, FAILED, Outbox, backoff, run_rounds, utcnow
+from einvoice.readmodels.billing_feed import WebhookAttempt, WebhookFields, WebhookJob
 from einvoice.sealing import SealingError
 
 log = get_logger(__name__)
@@ -45,7 +46,7 @@ Lookup = Callable[[str, str], Awaitable[dict[str, Any] | None]]  # tenant, invoi
 class WebhookJobs:
     """Enqueues a delivery when the event's tenant has a webhook subscribed to it."""
 
-    outbox: Outbox
+    outbox: Outbox[WebhookJob]
     tenants: TenantLookup
     confirmation_of: Lookup  # billing_feed.confirmation_of: the feed's fields for one invoice
     delivery_of: Lookup  # the invoice's delivery document
@@ -84,7 +85,7 @@ class WebhookJobs:
         return await self._enqueue(document, failed.invoice_id)
 
     async def _enqueue(self, document: dict[str, Any], invoice_id: str) -> bool:
-        job = {
+        job: WebhookFields = {
             "tenant_id": document["tenant_id"],
             "event": document["type"],
             "invoice_id": invoice_id,
@@ -126,7 +127,7 @@ def target_for(
 
 @dataclass
 class WebhookDispatcher:
-    outbox: Outbox
+    outbox: Outbox[WebhookJob]
     poster: Poster
     target_for: Callable[[str], Target | None]
     retry_initial: float = 5.0
@@ -151,7 +152,7 @@ class WebhookDispatcher:
         await asyncio.gather(*(self._deliver(job, limit) for job in held))
         return len(held)
 
-    async def _deliver(self, job: dict[str, Any], limit: asyncio.Semaphore) -> None:
+    async def _deliver(self, job: WebhookJob, limit: asyncio.Semaphore) -> None:
         try:
             target = self.target_for(job["tenant_id"])
         except SealingError as exc:
@@ -182,14 +183,19 @@ class WebhookDispatcher:
 
     async def _attempted(
         self,
-        job: dict[str, Any],
+        job: WebhookJob,
         status: int | None,
         error: str | None,
         duration_ms: int,
         at: datetime | None = None,
     ) -> None:
-        entry = {"at": at or self.clock(), "status": status, "error": error}
-        await self.outbox.log_attempt(job, entry | {"duration_ms": duration_ms})
+        entry: WebhookAttempt = {
+            "at": at or self.clock(),
+            "status": status,
+            "error": error,
+            "duration_ms": duration_ms,
+        }
+        await self.outbox.log_attempt(job, entry)
         if status is not None and 200 <= status < 300:
             await self.outbox.finish(job, DONE, {"delivered_at": self.clock()})
             log.info("webhook delivered", job_id=job["_id"], tenant_id=job["tenant_id"])

@@ -7,9 +7,10 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 from einvoice.mongo import Client, Database
+from einvoice.outbox import OutboxJob
 from einvoice.readmodels.tracking import (
     DELIVERIES,
     OPENS,
@@ -126,6 +127,49 @@ async def confirmation_feed(
 WEBHOOK_DELIVERIES = "webhook_deliveries"
 
 
+class WebhookAttempt(TypedDict):
+    """One POST of a webhook delivery, as its log keeps it."""
+
+    at: datetime
+    status: int | None  # the HTTP status; None when there was no answer
+    error: str | None
+    duration_ms: int
+
+
+class WebhookFields(TypedDict):
+    """One webhook call as read-tracker queues it (read_tracker.webhooks.WebhookJobs)."""
+
+    tenant_id: str
+    event: str  # events.INVOICE_CONFIRMED or events.MAIL_FAILED
+    invoice_id: str
+    number: str | None
+    body: str  # the signed JSON, the same at every attempt
+    log: list[WebhookAttempt]
+
+
+class WebhookJob(WebhookFields, OutboxJob):
+    """A job of read-tracker's outbox of webhook calls (WEBHOOK_DELIVERIES)."""
+
+    delivered_at: NotRequired[datetime]
+    reason: NotRequired[str]  # why it failed for good
+
+
+class WebhookDeliveryRow(TypedDict):
+    """A webhook delivery as the operator's page shows it (`webhook_deliveries`)."""
+
+    delivery_id: str
+    event: str | None
+    invoice_id: str | None
+    number: str | None
+    state: str | None
+    created_at: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None  # when a queued one is tried next
+    last_status: int | None
+    last_error: str | None
+    log: list[WebhookAttempt]
+
+
 async def confirmation_of(client: Client, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
     """One invoice's confirmation as the feed shows it: number, customer id, first-open time,
     the first counted open's IP, host and user agent, and the count of counted opens."""
@@ -154,7 +198,7 @@ async def confirmation_of(client: Client, tenant_id: str, invoice_id: str) -> di
 
 async def webhook_deliveries(
     client: Client, tenant_id: str, limit: int = 100
-) -> list[dict[str, Any]]:
+) -> list[WebhookDeliveryRow]:
     """The tenant's latest webhook deliveries, newest first: event, invoice, state, the
     attempts made and the last one's HTTP status or error, and every attempt (`log`)."""
     cursor = (
@@ -163,10 +207,11 @@ async def webhook_deliveries(
         .sort("created_at", -1)
         .limit(limit)
     )
-    rows = []
-    for job in await cursor.to_list(None):
+    rows: list[WebhookDeliveryRow] = []
+    # WEBHOOK_DELIVERIES holds only what read-tracker's outbox stored as `WebhookJob`s.
+    for job in cast(list[WebhookJob], await cursor.to_list(None)):
         log = job.get("log") or []
-        last = log[-1] if log else {}
+        last: WebhookAttempt | dict[str, None] = log[-1] if log else {}
         rows.append(
             {
                 "delivery_id": job["_id"],
