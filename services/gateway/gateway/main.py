@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.sessions import SessionMiddleware
 
+from gateway import probes
 from gateway.api import routes as api
 from gateway.chain import routes as chain
 from gateway.config import GatewaySettings
@@ -33,17 +32,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         https_only=settings.environment != "local",
         max_age=8 * 3600,
     )
-    for part in (api, links, operator, shop, chain):
+    for part in (api, links, operator, shop, chain, probes):
         app.include_router(part.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web/static"), name="static")
     app.add_exception_handler(PageError, page_error)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
     return app
