@@ -116,7 +116,8 @@ async def test_retail_numbers_stay_gapless_when_the_builder_is_killed(
     from einvoice.readmodels import tracking
     from einvoice.settings import Settings
     from tests.support import shopper_request
-    from tests.support.retail import LINES, delivery, pushed_receipts, send
+    from tests.support.builders import LINES
+    from tests.support.retail import delivery, pushed_receipts, send
 
     receipts = await pushed_receipts(chain, LINES, 30)
     requests = [

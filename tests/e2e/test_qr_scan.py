@@ -13,7 +13,8 @@ from PIL import Image
 from einvoice_tools.receiptqr import qr_png
 from tests.support import GATEWAY
 from tests.support.browser import PHONE, chromium, register_and_sign_in, screenshot
-from tests.support.retail import LINES, pushed_receipt
+from tests.support.builders import LINES
+from tests.support.retail import pushed_receipt
 
 pytestmark = [pytest.mark.e2e]
 

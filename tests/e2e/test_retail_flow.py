@@ -18,7 +18,8 @@ from einvoice.mongo import mongo_client
 from einvoice.readmodels import tracking
 from einvoice.settings import Settings
 from tests.support import eventually, mails_to, shopper_request
-from tests.support.retail import LINES, delivery, pushed_receipt, send
+from tests.support.builders import LINES
+from tests.support.retail import delivery, pushed_receipt, send
 
 pytestmark = [pytest.mark.e2e]
 

@@ -15,7 +15,8 @@ import pytest
 from einvoice.mongo import service_db
 from gateway.shop.accounts.admin import create_account
 from tests.support import CSRF_FIELD, GATEWAY, eventually, local_settings
-from tests.support.retail import LINES, pushed_receipt
+from tests.support.builders import LINES
+from tests.support.retail import pushed_receipt
 
 pytestmark = [pytest.mark.e2e]
 

@@ -12,7 +12,8 @@ from pypdf import PdfReader
 
 from tests.support import GATEWAY, eventually
 from tests.support.browser import PHONE, chromium, register_and_sign_in, screenshot
-from tests.support.retail import LINES, pushed_receipt
+from tests.support.builders import LINES
+from tests.support.retail import pushed_receipt
 
 pytestmark = [pytest.mark.e2e]
 

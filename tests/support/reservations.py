@@ -7,27 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from einvoice import events
+from tests.support.builders import LINES
 
 BOUGHT = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)  # 00:30 on 1 February in Warsaw
 
 
 def stored(buyer_nip: str | None = None, invoiced: list[str] | None = None) -> dict[str, Any]:
     lines = [
-        {
-            "name": "Chleb żytni",
-            "quantity": "2",
-            "unit_gross": "4.99",
-            "vat_rate": "C",
-            "gross": "9.98",
-        },
-        {
-            "name": "Ser gouda",
-            "quantity": "0.535",
-            "unit": "kg",
-            "unit_gross": "39.90",
-            "vat_rate": "C",
-            "gross": "21.35",
-        },
+        *LINES[:2],
         {"name": "Kawa", "quantity": "1", "unit_gross": "29.99", "vat_rate": "A", "gross": "29.99"},
     ]
     receipt = events.ReceiptScanned(

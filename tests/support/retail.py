@@ -71,47 +71,6 @@ async def pushed_receipt(
     return pushed
 
 
-LINES = [
-    {
-        "name": "Chleb żytni",
-        "quantity": "2",
-        "unit_gross": "4.99",
-        "vat_rate": "C",
-        "gross": "9.98",
-    },
-    {
-        "name": "Ser gouda",
-        "quantity": "0.535",
-        "unit": "kg",
-        "unit_gross": "39.90",
-        "vat_rate": "C",
-        "gross": "21.35",
-    },
-    {
-        "name": "Kawa ziarnista",
-        "quantity": "1",
-        "unit_gross": "29.99",
-        "vat_rate": "A",
-        "gross": "29.99",
-    },
-    {
-        "name": "Płyn do naczyń",
-        "quantity": "3",
-        "unit_gross": "6.49",
-        "vat_rate": "A",
-        "gross": "19.47",
-    },
-    {
-        "name": "Jabłka",
-        "quantity": "1.25",
-        "unit": "kg",
-        "unit_gross": "3.99",
-        "vat_rate": "C",
-        "gross": "4.99",
-    },
-]
-
-
 async def send(bootstrap: str, envelopes: list[events.Envelope]) -> None:
     producer = make_producer(bootstrap, "tests")
     await producer.start()
