@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from einvoice import events
+from einvoice.readmodels.tracking import Delivery
 from einvoice.sealing import same_secret
 
 SIGNATURE_HEADER = "X-Einvoice-Signature"
@@ -135,14 +136,14 @@ def failed_payload(
     tenant_id: str,
     occurred_at: datetime,
     failed: events.MailFailed,
-    delivery: dict[str, Any] | None,
+    delivery: Delivery | None,
 ) -> dict[str, Any]:
     """`mail.failed`: the invoice's e-mail could not be delivered, with the reason."""
     data = {
         "invoice_id": failed.invoice_id,
         "batch_id": failed.batch_id,
-        "number": (delivery or {}).get("number"),
-        "customer_id": (delivery or {}).get("customer_id"),
+        "number": delivery.get("number") if delivery else None,
+        "customer_id": delivery.get("customer_id") if delivery else None,
         "recipient": failed.recipient,
         "reason": failed.reason,
         "permanent": failed.permanent,

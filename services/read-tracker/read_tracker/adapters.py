@@ -37,7 +37,11 @@ class MongoDeliveries:
         await self.batches.create_index([("tenant_id", ASCENDING), ("started_at", ASCENDING)])
 
     async def update(
-        self, tenant_id: str, invoice_id: str, fields: dict[str, Any], on_insert: dict[str, Any]
+        self,
+        tenant_id: str,
+        invoice_id: str,
+        fields: tracking.DeliveryFields,
+        on_insert: dict[str, str],
     ) -> None:
         # An invoice re-sent in a later batch belongs to both: each shows its real stage.
         await self._updates.update_one(
@@ -72,8 +76,9 @@ class MongoDeliveries:
         if len(self._registered) > self._registered_max:
             self._registered.popitem(last=False)
 
-    async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
-        return await self.deliveries.find_one({"_id": tracking.delivery_id(tenant_id, invoice_id)})
+    async def get(self, tenant_id: str, invoice_id: str) -> tracking.Delivery | None:
+        found = await self.deliveries.find_one({"_id": tracking.delivery_id(tenant_id, invoice_id)})
+        return None if found is None else tracking.as_deliveries([found])[0]
 
     async def add_open(self, record: dict[str, Any]) -> bool:
         try:

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from einvoice import events
 from einvoice.bus import Outgoing
 from einvoice.log import get_logger
+from einvoice.readmodels import tracking
 from read_tracker.scanners import scanner_flags
 
 log = get_logger(__name__)
@@ -25,9 +26,13 @@ log = get_logger(__name__)
 
 class Deliveries(Protocol):
     async def update(
-        self, tenant_id: str, invoice_id: str, fields: dict[str, Any], on_insert: dict[str, Any]
+        self,
+        tenant_id: str,
+        invoice_id: str,
+        fields: tracking.DeliveryFields,
+        on_insert: dict[str, str],
     ) -> None: ...
-    async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None: ...
+    async def get(self, tenant_id: str, invoice_id: str) -> tracking.Delivery | None: ...
     async def register_batch(
         self, tenant_id: str, batch_id: str, size: int | None, at: datetime
     ) -> None:
@@ -65,7 +70,7 @@ class Deps:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
-def _base(event: events.Envelope, batch_id: str) -> dict[str, Any]:
+def _base(event: events.Envelope, batch_id: str) -> dict[str, str]:
     return {"tenant_id": event.tenant_id, "batch_id": batch_id}
 
 
@@ -82,7 +87,7 @@ async def on_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
         event.occurred_at,
     )
     buyer = payload.get("buyer")
-    fields = {
+    fields: tracking.DeliveryFields = {
         "requested_at": event.occurred_at,
         "number": _text(payload.get("number")),
         "customer_id": _text(payload.get("customer_id")),
@@ -108,7 +113,7 @@ Stage = TypeVar(
 
 
 def _stage_handler(
-    model: type[Stage], fields: Callable[[events.Envelope, Stage], dict[str, Any]]
+    model: type[Stage], fields: Callable[[events.Envelope, Stage], tracking.DeliveryFields]
 ) -> StageHandler:
     """A handler that records one stage's fields on the invoice's delivery."""
 
@@ -199,9 +204,8 @@ async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     p = events.parse_payload(event, events.InvoiceOpened)
     host = await deps.reverse_dns(p.ip)
     delivery = await deps.deliveries.get(event.tenant_id, p.invoice_id)
-    flags = scanner_flags(
-        p, (delivery or {}).get("mailed_at"), window_seconds=deps.scanner_window_seconds
-    )
+    mailed_at = delivery.get("mailed_at") if delivery else None
+    flags = scanner_flags(p, mailed_at, window_seconds=deps.scanner_window_seconds)
     record = {
         "_id": event.event_id,
         "tenant_id": event.tenant_id,
@@ -222,11 +226,12 @@ async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     earlier = delivery.get("first_opened_at") if delivery else None
     # MongoDB keeps milliseconds: a redelivered first open compares equal within one.
     first_open = earlier is None or abs(earlier - p.opened_at) < timedelta(milliseconds=1)
-    fields: dict[str, Any] = {"last_opened_at": p.opened_at}
+    fields: tracking.DeliveryFields = {"last_opened_at": p.opened_at}
     if first_open:
         fields["first_opened_at"] = p.opened_at
         # When billing's feed learns of it: the feed's cursor runs on this.
-        fields["confirmed_at"] = (delivery or {}).get("confirmed_at") or deps.now()
+        confirmed_at = delivery.get("confirmed_at") if delivery else None
+        fields["confirmed_at"] = confirmed_at or deps.now()
     await deps.deliveries.update(event.tenant_id, p.invoice_id, fields, _base(event, p.batch_id))
     confirmed = events.InvoiceConfirmed(
         invoice_id=p.invoice_id,
@@ -264,7 +269,7 @@ async def on_dead_letter(record: ConsumerRecord, deps: Deps) -> list[Outgoing]:
     if not isinstance(invoice_id, str) or not invoice_id:
         return []
     batch_id = event.payload.get("batch_id") or event.correlation_id
-    fields = {
+    fields: tracking.DeliveryFields = {
         "dead_letter_at": failed_at,
         "dead_letter_topic": record.topic,
         "dead_letter_reason": dead.get("reason"),

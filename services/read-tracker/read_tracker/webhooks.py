@@ -28,6 +28,7 @@ from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
 from einvoice.outbox import DONE, FAILED, Outbox, backoff, run_rounds, utcnow
 from einvoice.readmodels.billing_feed import WebhookAttempt, WebhookFields, WebhookJob
+from einvoice.readmodels.tracking import Delivery
 from einvoice.sealing import SealingError
 
 log = get_logger(__name__)
@@ -39,7 +40,10 @@ class TenantLookup(Protocol):
     def get(self, tenant_id: str) -> events.TenantConfig | None: ...
 
 
-Lookup = Callable[[str, str], Awaitable[dict[str, Any] | None]]  # tenant, invoice -> row
+# tenant, invoice -> the feed's fields for one invoice (billing_feed.confirmation_of)
+ConfirmationLookup = Callable[[str, str], Awaitable[dict[str, Any] | None]]
+# tenant, invoice -> the invoice's delivery
+DeliveryLookup = Callable[[str, str], Awaitable[Delivery | None]]
 
 
 @dataclass
@@ -48,8 +52,8 @@ class WebhookJobs:
 
     outbox: Outbox[WebhookJob]
     tenants: TenantLookup
-    confirmation_of: Lookup  # billing_feed.confirmation_of: the feed's fields for one invoice
-    delivery_of: Lookup  # the invoice's delivery document
+    confirmation_of: ConfirmationLookup
+    delivery_of: DeliveryLookup
     wake: Callable[[], None] = lambda: None
 
     def _subscribed(self, tenant_id: str, event_type: str) -> bool:

@@ -7,13 +7,15 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from einvoice.mongo import Client, Database
 from einvoice.outbox import OutboxJob
 from einvoice.readmodels.tracking import (
     DELIVERIES,
     OPENS,
+    Delivery,
+    as_deliveries,
     aware,
     delivery_id,
     failure_of,
@@ -23,7 +25,10 @@ from einvoice.readmodels.tracking import (
 # The feed merges two streams of deliveries, each in (time, invoice id) order: confirmations
 # (`confirmed_at`) and failures (`failed_at`: refused by the builder, or mail that could not
 # be delivered). Its cursor is the position reached in both.
-FEED_STREAMS = {"confirmed": "confirmed_at", "failed": "failed_at"}
+FEED_STREAMS: dict[str, Literal["confirmed_at", "failed_at"]] = {
+    "confirmed": "confirmed_at",
+    "failed": "failed_at",
+}
 
 Position = tuple[datetime, str]
 
@@ -53,7 +58,7 @@ def parse_feed_cursor(cursor: str) -> dict[str, Position]:
 
 async def _feed_stream(
     db: Database, tenant_id: str, field: str, after: Position | None, limit: int
-) -> list[dict[str, Any]]:
+) -> list[Delivery]:
     query: dict[str, Any] = {"tenant_id": tenant_id, field: {"$exists": True}}
     if after:
         moment, invoice_id = after
@@ -62,7 +67,7 @@ async def _feed_stream(
             {field: moment, "invoice_id": {"$gt": invoice_id}},
         ]
     cursor = db[DELIVERIES].find(query).sort([(field, 1), ("invoice_id", 1)]).limit(limit)
-    return await cursor.to_list(None)
+    return as_deliveries(await cursor.to_list(None))
 
 
 async def confirmation_feed(
@@ -74,7 +79,7 @@ async def confirmation_feed(
     time (the same one when nothing is new)."""
     positions = parse_feed_cursor(since) if since else {}
     db = tracker_db(client)
-    merged: list[tuple[datetime, str, str, dict[str, Any]]] = []
+    merged: list[tuple[datetime, str, str, Delivery]] = []
     for status, field in FEED_STREAMS.items():
         for row in await _feed_stream(db, tenant_id, field, positions.get(status), limit):
             merged.append((aware(row[field]), row["invoice_id"], status, row))

@@ -6,7 +6,7 @@ the chain's pages."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from einvoice.mongo import Client, Database, service_db
 from einvoice.readmodels.mailing import mail_waiting
@@ -17,7 +17,70 @@ BATCHES = "batches"
 
 OPENS = "opens"
 
-STAGES = ("requested", "issued", "rendered", "mailed", "opened")
+Stage = Literal["requested", "issued", "rendered", "mailed", "opened"]
+STAGES: tuple[Stage, ...] = ("requested", "issued", "rendered", "mailed", "opened")
+
+
+class DeliveryFields(TypedDict, total=False):
+    """What read-tracker records on an invoice's delivery, stage by stage (each stage sets
+    its own fields, in whatever order the stages arrive)."""
+
+    # invoice.requested (a utility's batch) or retail.requested (a shopper's)
+    requested_at: datetime
+    number: str | None
+    customer_id: str | None
+    buyer_name: str | None
+    buyer_email: str | None
+    kind: Literal["retail"]  # absent for a utility's invoice
+    shopper_id: str
+    receipt_id: str
+    # invoice.issued
+    issued_at: datetime
+    issue_date: str  # ISO date
+    total_gross: str  # a Decimal as text
+    seller_name: str
+    buyer_nip: str | None
+    store_id: str | None
+    # pdf.rendered, mail.sent
+    rendered_at: datetime
+    s3_key: str
+    mailed_at: datetime
+    recipient: str | None
+    message_id: str
+    # invoice.opened (a person's open)
+    first_opened_at: datetime
+    last_opened_at: datetime
+    confirmed_at: datetime  # when billing's feed learns of the first open (its cursor)
+    # invoice.rejected, mail.failed
+    failed_at: datetime
+    failed_stage: str | None
+    failure_reasons: list[str]
+    # a stage's dead letter
+    dead_letter_at: datetime
+    dead_letter_topic: str
+    dead_letter_reason: str | None
+
+
+class DeliveryKeys(TypedDict):
+    """Set when the delivery is first written (whichever stage comes first)."""
+
+    _id: str  # delivery_id(tenant_id, invoice_id)
+    tenant_id: str
+    invoice_id: str
+    batch_id: str
+    batch_ids: list[str]  # every batch that asked for the invoice
+
+
+class Delivery(DeliveryKeys, DeliveryFields, total=False):
+    """A document of DELIVERIES; the readers below add `stage` (stage_of)."""
+
+    stage: Stage | Literal["failed"]
+
+
+def as_deliveries(docs: list[dict[str, Any]]) -> list[Delivery]:
+    """Documents of DELIVERIES as their record: read-tracker writes them only through
+    `DeliveryFields` (read_tracker.adapters.MongoDeliveries)."""
+    return cast(list[Delivery], docs)
 
 
 def batch_key(tenant_id: str, batch_id: str) -> str:
@@ -32,16 +95,24 @@ def tracker_db(client: Client) -> Database:
     return service_db(client, "read-tracker")
 
 
-def _stage_time(delivery: dict[str, Any], stage: str) -> datetime | None:
-    return delivery.get("first_opened_at" if stage == "opened" else f"{stage}_at")
+def _stage_time(delivery: Delivery, stage: Stage) -> datetime | None:
+    times = {
+        "requested": delivery.get("requested_at"),
+        "issued": delivery.get("issued_at"),
+        "rendered": delivery.get("rendered_at"),
+        "mailed": delivery.get("mailed_at"),
+        "opened": delivery.get("first_opened_at"),
+    }
+    return times[stage]
 
 
-def stage_of(delivery: dict[str, Any]) -> str:
+def stage_of(delivery: Delivery) -> Stage | Literal["failed"]:
     """The furthest stage reached, or `failed` (rejected, bounced, or dead-lettered and not
     moved on since, e.g. by a replay)."""
     if delivery.get("failed_at"):
         return "failed"
-    reached, latest = "requested", None
+    reached: Stage = "requested"
+    latest: datetime | None = None
     for stage in STAGES:
         at = _stage_time(delivery, stage)
         if at:
@@ -57,14 +128,14 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def failure_of(delivery: dict[str, Any]) -> tuple[str | None, list[str]]:
+def failure_of(delivery: Delivery) -> tuple[str | None, list[str]]:
     if delivery.get("failed_at"):
         return delivery.get("failed_stage"), delivery.get("failure_reasons") or []
     return delivery.get("dead_letter_topic"), [delivery.get("dead_letter_reason") or "unknown"]
 
 
 def summarise_batch(
-    batch_id: str, deliveries: list[dict[str, Any]], expected: int | None = None
+    batch_id: str, deliveries: list[Delivery], expected: int | None = None
 ) -> dict[str, Any]:
     """Counts per stage: how many invoices reached each stage, and which failed and why.
     `expected` is the batch's size when known (the invoices not yet seen are in flight)."""
@@ -105,7 +176,7 @@ async def batch_status(client: Client, tenant_id: str, batch_id: str) -> dict[st
     batch = await db[BATCHES].find_one({"_id": batch_key(tenant_id, batch_id)})
     if batch is None:
         return None
-    deliveries = (
+    deliveries = as_deliveries(
         await db[DELIVERIES].find({"tenant_id": tenant_id, "batch_ids": batch_id}).to_list(None)
     )
     return summarise_batch(batch_id, deliveries, batch.get("size")) | {
@@ -114,9 +185,9 @@ async def batch_status(client: Client, tenant_id: str, batch_id: str) -> dict[st
     }
 
 
-async def batch_invoices(client: Client, tenant_id: str, batch_id: str) -> list[dict[str, Any]]:
+async def batch_invoices(client: Client, tenant_id: str, batch_id: str) -> list[Delivery]:
     cursor = tracker_db(client)[DELIVERIES].find({"tenant_id": tenant_id, "batch_ids": batch_id})
-    rows = _with_stage(await cursor.to_list(None))
+    rows = _with_stage(as_deliveries(await cursor.to_list(None)))
     return sorted(rows, key=lambda r: r.get("number") or "")
 
 
@@ -170,13 +241,14 @@ async def recent_batches(client: Client, tenant_id: str, limit: int = 20) -> lis
     return summaries
 
 
-async def delivery(client: Client, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
-    return await tracker_db(client)[DELIVERIES].find_one(
+async def delivery(client: Client, tenant_id: str, invoice_id: str) -> Delivery | None:
+    found = await tracker_db(client)[DELIVERIES].find_one(
         {"_id": delivery_id(tenant_id, invoice_id)}
     )
+    return None if found is None else as_deliveries([found])[0]
 
 
-def _with_stage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_stage(rows: list[Delivery]) -> list[Delivery]:
     for row in rows:
         row["stage"] = stage_of(row)
         if row["stage"] == "failed":
@@ -184,9 +256,7 @@ def _with_stage(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-async def shopper_invoices(
-    client: Client, shopper_id: str, limit: int = 200
-) -> list[dict[str, Any]]:
+async def shopper_invoices(client: Client, shopper_id: str, limit: int = 200) -> list[Delivery]:
     """A shopper's own invoices (every chain), newest first."""
     cursor = (
         tracker_db(client)[DELIVERIES]
@@ -194,19 +264,17 @@ async def shopper_invoices(
         .sort("requested_at", -1)
         .limit(limit)
     )
-    return _with_stage(await cursor.to_list(None))
+    return _with_stage(as_deliveries(await cursor.to_list(None)))
 
 
-async def shopper_invoice(
-    client: Client, shopper_id: str, invoice_id: str
-) -> dict[str, Any] | None:
+async def shopper_invoice(client: Client, shopper_id: str, invoice_id: str) -> Delivery | None:
     """One of the shopper's invoices; None for anybody else's."""
     rows = (
         await tracker_db(client)[DELIVERIES]
         .find({"shopper_id": shopper_id, "invoice_id": invoice_id})
         .to_list(1)
     )
-    return _with_stage(rows)[0] if rows else None
+    return _with_stage(as_deliveries(rows))[0] if rows else None
 
 
 async def chain_invoices(
@@ -219,7 +287,7 @@ async def chain_invoices(
     nip: str | None = None,
     stage: str | None = None,
     limit: int = 1000,
-) -> list[dict[str, Any]]:
+) -> list[Delivery]:
     """Every retail invoice of a chain, filtered; dates are ISO `YYYY-MM-DD` (issue date)."""
     query: dict[str, Any] = {"tenant_id": tenant_id, "kind": "retail"}
     if issued_from or issued_to:
@@ -229,5 +297,5 @@ async def chain_invoices(
     if nip:
         query["buyer_nip"] = nip
     cursor = tracker_db(client)[DELIVERIES].find(query).sort("requested_at", -1).limit(limit)
-    rows = _with_stage(await cursor.to_list(None))
+    rows = _with_stage(as_deliveries(await cursor.to_list(None)))
     return [r for r in rows if not stage or r["stage"] == stage]
