@@ -22,8 +22,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
-from einvoice import readmodels
 from einvoice.mongo import service_db
+from einvoice.readmodels import tracking
 from tests.chaos.track import Expected
 from tests.support import MAILDEV, launcher
 
@@ -175,7 +175,7 @@ async def audit(
         invoices[invoice_id].message_ids[message_id] += 1
     batches = {}
     for batch_id, tenant_id in batch_ids.items():
-        batches[batch_id] = await readmodels.batch_status(mongo, tenant_id, batch_id) or {}
+        batches[batch_id] = await tracking.batch_status(mongo, tenant_id, batch_id) or {}
         for failure in batches[batch_id].get("failures", []):
             if failure["invoice_id"] in invoices and not invoices[failure["invoice_id"]].failed:
                 invoices[failure["invoice_id"]].failed = "; ".join(failure["reasons"]) or "failed"

@@ -26,10 +26,11 @@ from aiokafka.errors import KafkaError
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
-from einvoice import demo, events
+from einvoice import events
 from einvoice.bus import Outgoing, make_producer, publish
-from einvoice.receipts import find_receipt_by_code
+from einvoice.readmodels.receipts import find_receipt_by_code
 from einvoice.tenants import hash_api_key, publish_tenant
+from einvoice_tools import demo
 from gateway.api.batch_events import invoice_id_for
 from tests.chaos.track import Expected, Track
 from tests.support import GATEWAY, shopper_request

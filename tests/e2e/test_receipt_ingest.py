@@ -12,10 +12,11 @@ import pytest
 
 from einvoice import events
 from einvoice.bus import Outgoing, make_producer, publish
-from einvoice.dlq import show
 from einvoice.mongo import mongo_client
-from einvoice.receipts import code_sha256, new_receipt_code, receipts_collection
+from einvoice.readmodels.receipts import receipts_collection
+from einvoice.receipts import code_sha256, new_receipt_code
 from einvoice.settings import Settings
+from einvoice_tools.dlq import show
 from tests.support import eventually
 
 pytestmark = [pytest.mark.e2e]

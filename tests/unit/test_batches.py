@@ -6,7 +6,7 @@ import copy
 from datetime import date
 
 from einvoice import events
-from einvoice.demo import demo_invoices
+from einvoice_tools.demo import demo_invoices
 from gateway.api.batch_events import MAX_BATCH, BatchError, batch_events, invoice_id_for
 
 PERIOD = date(2025, 1, 31)

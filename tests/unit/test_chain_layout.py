@@ -11,14 +11,15 @@ import zlib
 
 from pypdf import PdfReader
 
-from einvoice import demo, events
-from einvoice.samples import sample_invoice
+from einvoice import events
+from einvoice_tools import demo
 from gateway.chain.layout import (
     LOGO_MAX_BYTES,
     check_layout,
     normalise_template,
     read_logo,
 )
+from invoice_pdf.samples import sample_invoice
 
 CHAIN = events.TenantConfig(
     tenant_id="chain-unit",

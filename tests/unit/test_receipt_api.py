@@ -13,8 +13,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from einvoice import demo, events
+from einvoice import events
 from einvoice.tenants import TenantDirectory, hash_api_key
+from einvoice_tools import demo
 from gateway.api import receipts as pos
 from gateway.deps import get_state
 
