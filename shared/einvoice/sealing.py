@@ -9,6 +9,7 @@ first and dropping the old one once everything was sealed again.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -45,6 +46,21 @@ class Sealer:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken as exc:
             raise SealingError("the sealed value does not open with any configured key") from exc
+
+
+def unsealer(settings: Settings) -> Callable[[str], str]:
+    """What opens tenants' sealed values in a service. Without a usable sealing key the
+    service still starts: each use fails with that reason (a tenant mailbox with a password
+    or a signed webhook), and everything that needs no secret keeps working."""
+    try:
+        return Sealer.from_settings(settings).unseal
+    except SealingError as exc:
+        problem = str(exc)
+
+        def refuse(_: str) -> str:
+            raise SealingError(problem)
+
+        return refuse
 
 
 def same_secret(expected: str, submitted: str) -> bool:

@@ -4,7 +4,6 @@ through the tenant's mailbox and within its sending limits."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from functools import partial
 
 from einvoice import events
@@ -12,7 +11,7 @@ from einvoice.bus import make_producer, publish
 from einvoice.mongo import mongo_client
 from einvoice.outbox import Outbox
 from einvoice.readmodels import mailing
-from einvoice.sealing import Sealer, SealingError
+from einvoice.sealing import unsealer
 from einvoice.service import run_service
 from einvoice.smtp import SmtpPool
 from einvoice.tenants import TenantDirectory
@@ -26,19 +25,6 @@ from mailer.topics import TOPICS
 
 SERVICE = "mailer"
 
-
-def _unsealer(settings: MailerSettings) -> Callable[[str], str]:
-    """Opens tenants' sealed mailbox passwords; without a sealing key, every tenant mailbox
-    with a password fails with that reason (the platform's mailbox still works)."""
-    try:
-        return Sealer.from_settings(settings).unseal
-    except SealingError as exc:
-        problem = str(exc)
-
-        def refuse(_: str) -> str:
-            raise SealingError(problem)
-
-        return refuse
 
 
 async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
@@ -66,7 +52,7 @@ async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
             outbox=outbox,
             limiter=MailboxLimiter(db["mailbox_usage"]),
             sender=sender,
-            route_for=route_for(tenants, platform, _unsealer(settings)),
+            route_for=route_for(tenants, platform, unsealer(settings)),
             publish=partial(publish, producer, service=SERVICE),
             concurrency=settings.mail_concurrency,
             retry_initial=settings.mail_retry_initial_seconds,

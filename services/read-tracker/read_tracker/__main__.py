@@ -4,7 +4,6 @@ the webhooks that carry them (and failed deliveries) to the tenants' billing sys
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
@@ -12,7 +11,7 @@ from einvoice.bus import Handler, RawHandler
 from einvoice.mongo import mongo_client
 from einvoice.outbox import Outbox
 from einvoice.readmodels import billing_feed, tracking
-from einvoice.sealing import Sealer, SealingError
+from einvoice.sealing import unsealer
 from einvoice.service import run_service
 from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
@@ -26,18 +25,6 @@ from read_tracker.webhooks import WebhookDispatcher, WebhookJobs, target_for
 SERVICE = "read-tracker"
 
 
-def _unsealer(settings: TrackerSettings) -> Callable[[str], str]:
-    """Opens webhook secrets; without a sealing key every delivery fails with that reason."""
-    try:
-        return Sealer.from_settings(settings).unseal
-    except SealingError as exc:
-        problem = str(exc)
-
-        def refuse(_: str) -> str:
-            raise SealingError(problem)
-
-        return refuse
-
 
 def _dispatcher(
     settings: TrackerSettings,
@@ -48,7 +35,7 @@ def _dispatcher(
     return WebhookDispatcher(
         outbox=outbox,
         poster=poster,
-        target_for=target_for(tenants, _unsealer(settings)),
+        target_for=target_for(tenants, unsealer(settings)),
         retry_initial=settings.webhook_retry_initial_seconds,
         retry_cap=settings.webhook_retry_cap_seconds,
         give_up_after=timedelta(hours=settings.webhook_give_up_hours),
