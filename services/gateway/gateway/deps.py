@@ -12,7 +12,8 @@ from gateway.state import AppState
 
 
 def get_state(request: Request) -> AppState:
-    return request.app.state.app
+    state: AppState = request.app.state.app  # set by `state.lifespan`
+    return state
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

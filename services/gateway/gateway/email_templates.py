@@ -16,12 +16,11 @@ from typing import Any
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel, Field
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from einvoice import events
 from einvoice.emailtemplates import Problem, checked, default_template
-from einvoice.mongo import service_db
+from einvoice.mongo import Collection, service_db
 from gateway.state import AppState
 from gateway.tenant_settings import CONFIG_MAX_BYTES
 
@@ -46,11 +45,11 @@ class TemplateBody(BaseModel):
 # --- versions in MongoDB --------------------------------------------------------------------
 
 
-def _versions(state: AppState) -> AsyncCollection:
+def _versions(state: AppState) -> Collection:
     return service_db(state.mongo, "gateway")[COLLECTION]
 
 
-async def _indexed_versions(state: AppState) -> AsyncCollection:
+async def _indexed_versions(state: AppState) -> Collection:
     """The collection, its unique index created once per process (the local MongoDB-wire
     server drops connections on concurrent createIndexes)."""
     versions = _versions(state)
@@ -88,7 +87,8 @@ async def save(state: AppState, tenant_id: str, template: events.EmailTemplate) 
     versions = await _indexed_versions(state)
     latest = await versions.find({"tenant_id": tenant_id}).sort("version", -1).limit(1).to_list(1)
     in_use = tenant.email_template.version if tenant.email_template else 0
-    version = max([in_use, *(r["version"] for r in latest)]) + 1
+    newest: int = latest[0]["version"] if latest else 0
+    version = max(in_use, newest) + 1
     for _ in range(SAVE_ATTEMPTS):  # saves at once: the one that loses a number takes the next
         document = template.model_dump(exclude={"version"}) | {
             "tenant_id": tenant_id,

@@ -20,7 +20,12 @@ from gateway.web.auth import PageError, page_error
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    app = FastAPI(title="einvoice gateway", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="einvoice gateway",
+        version="0.1.0",
+        lifespan=lifespan,
+        exception_handlers={PageError: page_error},
+    )
     app.state.settings = settings
     # Carries the operator pages' form token (`web.csrf`); the sessions themselves are
     # server-side (`web.auth`).
@@ -35,5 +40,4 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for part in (api, links, operator, shop, chain, probes):
         app.include_router(part.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "web/static"), name="static")
-    app.add_exception_handler(PageError, page_error)
     return app

@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
 
 from einvoice.bus import make_producer
-from einvoice.mongo import mongo_client, service_db
+from einvoice.mongo import Client, mongo_client, service_db
 from einvoice.storage import ObjectStore, object_store
 from einvoice.tenants import TenantDirectory
 from gateway.config import GatewaySettings
@@ -24,7 +23,7 @@ from gateway.web.sessions import SessionStore
 class AppState:
     settings: GatewaySettings
     producer: AIOKafkaProducer
-    mongo: AsyncMongoClient
+    mongo: Client
     store: ObjectStore
     tenants: TenantDirectory
     # Shopper and chain-user accounts (with their sessions and one-time tokens), and the
@@ -43,18 +42,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     mongo = mongo_client(settings)
     await producer.start()
     await tenants.start()
-    app.state.app = AppState(settings, producer, mongo, object_store(settings), tenants)
+    state = AppState(settings, producer, mongo, object_store(settings), tenants)
     gateway_db = service_db(mongo, "gateway")
-    app.state.app.accounts = AccountStore(gateway_db)
-    app.state.app.rate_limiter = RateLimiter(gateway_db[RATE_LIMITS])
-    await app.state.app.accounts.setup()
-    await app.state.app.rate_limiter.setup()
-    app.state.app.operator_sessions = SessionStore(gateway_db["operator_sessions"])
-    await app.state.app.operator_sessions.setup()
+    state.accounts = AccountStore(gateway_db)
+    state.rate_limiter = RateLimiter(gateway_db[RATE_LIMITS])
+    await state.accounts.setup()
+    await state.rate_limiter.setup()
+    state.operator_sessions = SessionStore(gateway_db["operator_sessions"])
+    await state.operator_sessions.setup()
+    app.state.app = state
     try:
         yield
     finally:
         await tenants.stop()
         await producer.stop()
         await mongo.close()
-        await app.state.app.store.close()
+        await state.store.close()

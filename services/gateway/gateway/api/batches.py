@@ -76,7 +76,7 @@ async def batch_progress(
     return summary
 
 
-def _public_row(row: dict[str, Any]) -> dict[str, Any]:
+def _public_row(row: tracking.Delivery) -> dict[str, object]:
     keep = (
         "invoice_id",
         "number",

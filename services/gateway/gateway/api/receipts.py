@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel
 
 from einvoice.bus import Outgoing, publish
+from einvoice.events import Envelope
 from einvoice.receipts import MAX_RECEIPTS, receipt_event
 from gateway.api.body import json_body
 from gateway.api.deps import PosDep
@@ -84,7 +85,8 @@ async def push_receipts(request: Request, state: StateDep, pos: PosDep) -> Recei
     chain, key = pos
     items = _receipts_of(await json_body(request, state.settings.max_body_bytes))
     _check_store(items, key.store_id)
-    envelopes, problems = [], []
+    envelopes: list[tuple[int, Envelope]] = []
+    problems: list[dict[str, Any]] = []
     seen_codes: dict[str, tuple[int, str]] = {}
     for index, item in enumerate(items):
         env, errors = receipt_event(chain.tenant_id, item)
@@ -93,7 +95,7 @@ async def push_receipts(request: Request, state: StateDep, pos: PosDep) -> Recei
             first = seen_codes.setdefault(code, (index, receipt_id))
             if first[1] != receipt_id:
                 errors = [f"code: repeats the code of receipt at index {first[0]}"]
-        if errors:
+        if env is None or errors:  # receipt_event answers an envelope or its errors
             number = item.get("number") if isinstance(item, dict) else None
             problems.append(
                 {"index": index, "number": number if isinstance(number, str) else None}

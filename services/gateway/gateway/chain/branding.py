@@ -28,7 +28,9 @@ from gateway.chain.layout import (
 from gateway.deps import StateDep
 from gateway.shop.accounts.deps import ChainUser, ChainUserDep, SignedInDep
 from gateway.shop.accounts.views import notice
+from gateway.state import AppState
 from gateway.tenant_settings import CONFIG_MAX_BYTES
+from gateway.web.auth import SignedIn
 from gateway.web.csrf import RequireCsrf
 from gateway.web.forms import page
 from gateway.web.texts import texts
@@ -44,7 +46,7 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 async def _render(
-    state: Any, account_id: str, invoice: events.InvoiceIssued, branding: events.Branding
+    state: AppState, account_id: str, invoice: events.InvoiceIssued, branding: events.Branding
 ) -> tuple[bytes | None, TemplateProblem | None] | None:
     """`check_layout` off the event loop, one at a time; None when over the budget."""
     if not await state.rate_limiter.hit("chain-layout", account_id, *RENDER_BUDGET):
@@ -53,7 +55,7 @@ async def _render(
         return await asyncio.to_thread(check_layout, invoice, branding)
 
 
-def _over_budget(request: Request, state: Any, signed: Any) -> Response:
+def _over_budget(request: Request, state: AppState, signed: SignedIn) -> Response:
     minutes = max(1, state.rate_limiter.retry_after(RENDER_BUDGET[1]) // 60)
     response = notice(
         request,
@@ -125,9 +127,9 @@ def _problem_text(problem: TemplateProblem, t: dict[str, str]) -> str:
 
 def _branding_page(
     request: Request,
-    state: Any,
-    user: Any,
-    signed: Any,
+    state: AppState,
+    user: ChainUser,
+    signed: SignedIn,
     values: dict[str, Any],
     *,
     errors: list[str] | None = None,
@@ -161,7 +163,7 @@ async def branding_form(
 
 
 async def _rendered_branding(
-    request: Request, state: StateDep, user: ChainUser, signed: Any
+    request: Request, state: AppState, user: ChainUser, signed: SignedIn
 ) -> Response | tuple[dict[str, Any], events.Branding, bytes]:
     """The form's branding rendered on the sample invoice, or the page refusing it."""
     values, branding, errors = await _branding_from_form(request, _current(user.tenant))

@@ -10,17 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import QueryParams
 
 from einvoice import events
 from einvoice.readmodels import tracking
 from gateway.deps import StateDep
 from gateway.shop.accounts.deps import ChainUserDep, SignedInDep
 from gateway.spreadsheet import decimal_comma, safe_cell, spreadsheet_csv
+from gateway.state import AppState
 from gateway.web.forms import page
 
 router = APIRouter(prefix="/chain", include_in_schema=False)
@@ -40,7 +41,7 @@ class Filters:
     status: str | None = None
 
     @classmethod
-    def parse(cls, params: Any) -> Filters:
+    def parse(cls, params: QueryParams) -> Filters:
         """From the query string; what does not parse is dropped (never an error page)."""
 
         def day(name: str) -> str | None:
@@ -73,7 +74,9 @@ class Filters:
         return {k: v for k, v in pairs.items() if v}
 
 
-async def _invoices(state: Any, tenant_id: str, filters: Filters, limit: int) -> list[dict]:
+async def _invoices(
+    state: AppState, tenant_id: str, filters: Filters, limit: int
+) -> list[tracking.Delivery]:
     return await tracking.chain_invoices(
         state.mongo,
         tenant_id,
@@ -100,7 +103,7 @@ CSV_COLUMNS = (
 )
 
 
-def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
+def csv_bytes(rows: list[tracking.Delivery]) -> bytes:
     """The chain's invoices as a spreadsheet (see `gateway.spreadsheet`)."""
     return spreadsheet_csv(
         CSV_COLUMNS,
@@ -113,7 +116,7 @@ def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
                 safe_cell(row.get("buyer_nip")),
                 decimal_comma(row.get("total_gross")),
                 safe_cell(row.get("stage")),
-                safe_cell(row.get("invoice_id")),
+                safe_cell(row["invoice_id"]),
             ]
             for row in rows
         ),
@@ -127,9 +130,9 @@ def _safe_name(value: str) -> str:
 # --- the list, the export, the PDFs -------------------------------------------------------
 
 
-def _stores(tenant: events.TenantConfig, rows: list[dict]) -> list[str]:
+def _stores(tenant: events.TenantConfig, rows: list[tracking.Delivery]) -> list[str]:
     known = {k.store_id for k in tenant.pos_keys if k.store_id}
-    known |= {r["store_id"] for r in rows if r.get("store_id")}
+    known |= {store for r in rows if (store := r.get("store_id"))}
     return sorted(known)
 
 
@@ -178,9 +181,9 @@ async def chain_invoice_pdf(invoice_id: str, state: StateDep, user: ChainUserDep
     found = None
     if 0 < len(invoice_id) <= 128:
         found = await tracking.delivery(state.mongo, tenant_id, invoice_id)
-    key = (found or {}).get("s3_key") or ""
+    key = (found.get("s3_key") if found else None) or ""
     # The delivery id is "<tenant>/<invoice>", and the object lives under the tenant's prefix.
-    if not found or found.get("tenant_id") != tenant_id or not key.startswith(f"{tenant_id}/"):
+    if not found or found["tenant_id"] != tenant_id or not key.startswith(f"{tenant_id}/"):
         return Response("not found", status_code=404, media_type="text/plain")
     pdf = await state.store.get(key)
     safe = _safe_name(found.get("number") or invoice_id)

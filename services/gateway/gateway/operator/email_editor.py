@@ -95,12 +95,14 @@ async def editor(
     """The editor, filled with the template in use or (`?version=`) a saved version. Right
     after a save (`?saved=`) that is the saved one, which this replica's copy of
     `tenant.config` may not show for a moment yet."""
-    shown = tenant.email_template or default_template()
     wanted = version if version is not None else _saved(request)
-    if wanted is not None:
-        shown = await stored(state, tenant.tenant_id, wanted)
-        if shown is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such version")
+    shown = (
+        tenant.email_template or default_template()
+        if wanted is None
+        else await stored(state, tenant.tenant_id, wanted)
+    )
+    if shown is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such version")
     return await _editor(request, state, tenant, shown, viewing=version)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends
 from pymongo.errors import DuplicateKeyError
 
-from einvoice.mongo import service_db
+from einvoice.mongo import Collection, service_db
 from einvoice.readmodels.receipts import receipt_view, receipts_collection
 from einvoice.receipts import receipt_key
 from gateway.deps import StateDep
@@ -23,7 +23,7 @@ CLAIMS = "claims"
 REQUESTS = "shop_requests"
 
 
-def claims(state: AppState) -> Any:
+def claims(state: AppState) -> Collection:
     return service_db(state.mongo, "gateway")[CLAIMS]
 
 
@@ -36,7 +36,10 @@ async def claim(state: AppState, chain_id: str, receipt_id: str, account_id: str
         )
     except DuplicateKeyError:
         existing = await claims(state).find_one({"_id": key})
-        return existing["account_id"]
+        if existing is None:  # claims are never deleted: the duplicate is there
+            raise
+        owner: str = existing["account_id"]
+        return owner
     return account_id
 
 
@@ -56,7 +59,7 @@ class ReceiptNotFound(PageError):
     text_key = "shop_not_found"
 
 
-def invoice_requests(state: AppState) -> Any:
+def invoice_requests(state: AppState) -> Collection:
     return service_db(state.mongo, "gateway")[REQUESTS]
 
 

@@ -4,15 +4,18 @@ checks here are the ones a shopper can fix on the form; receipt-ingest decides t
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
+from starlette.datastructures import FormData
 from stdnum.pl import nip as stdnum_nip
 
 from einvoice import events
 from gateway.shop.accounts.store import Account
 
+BuyerKind = Literal["person", "company"]
 
-def picked_quantities(form: Any) -> dict[str, str]:
+
+def picked_quantities(form: FormData) -> dict[str, str]:
     return {
         k.removeprefix("qty_"): str(v)
         for k, v in form.items()
@@ -20,8 +23,17 @@ def picked_quantities(form: Any) -> dict[str, str]:
     }
 
 
-def read_picks(form: Any, receipt: dict[str, Any], t: dict[str, str]) -> tuple[list, list[str]]:
-    picks, errors = [], []
+def _acceptable(quantity: Decimal) -> bool:
+    """Positive, finite, at most four decimal places."""
+    exponent = quantity.as_tuple().exponent  # "n", "N" or "F" when not finite
+    return isinstance(exponent, int) and exponent >= -4 and quantity > 0
+
+
+def read_picks(
+    form: FormData, receipt: dict[str, Any], t: dict[str, str]
+) -> tuple[list[events.Pick], list[str]]:
+    picks: list[events.Pick] = []
+    errors: list[str] = []
     for line in receipt["lines"]:
         index = line["index"]
         if not form.get(f"pick_{index}"):
@@ -30,7 +42,7 @@ def read_picks(form: Any, receipt: dict[str, Any], t: dict[str, str]) -> tuple[l
             quantity = Decimal(str(form.get(f"qty_{index}", "")).replace(",", "."))
         except InvalidOperation:
             quantity = Decimal(-1)
-        if not quantity.is_finite() or quantity <= 0 or quantity.as_tuple().exponent < -4:
+        if not _acceptable(quantity):
             errors.append(t["shop_err_qty"].format(n=index + 1))
         elif quantity > Decimal(line["remaining"]):
             errors.append(t["shop_err_too_much"].format(n=index + 1, left=line["remaining"]))
@@ -42,10 +54,14 @@ def read_picks(form: Any, receipt: dict[str, Any], t: dict[str, str]) -> tuple[l
 
 
 def read_buyer(
-    form: Any, receipt: dict[str, Any], account: Account, t: dict[str, str]
-) -> tuple[dict[str, str], str, list[str]]:
-    get = lambda name: str(form.get(name, "")).strip()[:200]  # noqa: E731
-    kind = "company" if get("kind") == "company" or receipt.get("buyer_nip") else "person"
+    form: FormData, receipt: dict[str, Any], account: Account, t: dict[str, str]
+) -> tuple[dict[str, str], BuyerKind, list[str]]:
+    def get(name: str) -> str:
+        return str(form.get(name, "")).strip()[:200]
+
+    kind: BuyerKind = (
+        "company" if get("kind") == "company" or receipt.get("buyer_nip") else "person"
+    )
     buyer = {
         "name": get("name"),
         "street": get("street"),
@@ -53,7 +69,7 @@ def read_buyer(
         "city": get("city"),
         "nip": "",
     }
-    errors = []
+    errors: list[str] = []
     if not all(buyer[k] for k in ("name", "street", "postal_code", "city")):
         errors.append(t["shop_err_required"])
     if kind == "company":

@@ -23,6 +23,7 @@ from gateway.shop.accounts.store import Account
 from gateway.shop.claims import MyReceipt, claim, invoice_requests
 from gateway.shop.invoice_form import buyer_party, picked_quantities, read_buyer, read_picks
 from gateway.state import AppState
+from gateway.web.auth import SignedIn
 from gateway.web.csrf import RequireCsrf
 from gateway.web.forms import page
 from gateway.web.texts import texts
@@ -106,7 +107,7 @@ async def receipt_page(
 def _receipt_form(
     request: Request,
     state: AppState,
-    signed: Any,
+    signed: SignedIn,
     account: Account,
     receipt: dict[str, Any],
     form: dict[str, Any] | None,

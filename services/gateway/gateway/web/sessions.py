@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from pymongo.asynchronous.collection import AsyncCollection
+from einvoice.mongo import Collection
 
 
 def utcnow() -> datetime:
@@ -35,7 +35,7 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, collection: AsyncCollection, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, collection: Collection, clock: Callable[[], datetime] = utcnow):
         self.collection = collection
         self.clock = clock
 

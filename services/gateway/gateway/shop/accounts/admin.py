@@ -9,14 +9,13 @@ them) from a CLI or a script, and verified shoppers for tests and demos.
 
 from __future__ import annotations
 
-from pymongo.asynchronous.database import AsyncDatabase
-
+from einvoice.mongo import Database
 from gateway.shop.accounts.passwords import password_problem
 from gateway.shop.accounts.store import Account, AccountStore, Role, normalize_email
 
 
 async def create_account(
-    db: AsyncDatabase,
+    db: Database,
     email: str,
     password: str,
     *,
@@ -39,9 +38,7 @@ async def create_account(
     return await store.create(address, password, role=role, tenant_id=tenant_id, verified=verified)
 
 
-async def create_chain_user(
-    db: AsyncDatabase, email: str, password: str, tenant_id: str
-) -> Account:
+async def create_chain_user(db: Database, email: str, password: str, tenant_id: str) -> Account:
     """A verified user of the retail chain `tenant_id` (signs in at /account/login and
     lands on /chain once the gateway knows the tenant as a retail one)."""
     if not tenant_id.strip():

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pymongo import ReturnDocument
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from einvoice.mongo import Collection
 from gateway.web.sessions import utcnow
 
 
 class RateLimiter:
-    def __init__(self, collection: AsyncCollection, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, collection: Collection, clock: Callable[[], datetime] = utcnow):
         self.collection = collection
         self.clock = clock
 
@@ -52,7 +52,8 @@ class RateLimiter:
                 # document): the increment happened, so read the counter back.
                 counter = await self.collection.find_one({"_id": key})
             if counter is not None:
-                return counter["count"] <= limit
+                count: int = counter["count"]
+                return count <= limit
         return False
 
     async def refund(self, purpose: str, subject: str, window_seconds: int) -> None:

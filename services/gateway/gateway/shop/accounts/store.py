@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from einvoice.mongo import Database, Document
 from gateway.shop.accounts.passwords import Passwords
 from gateway.shop.accounts.tokens import OneTimeTokens
 from gateway.web.sessions import SessionStore, utcnow
@@ -66,7 +66,7 @@ class Account:
 class AccountStore:
     def __init__(
         self,
-        db: AsyncDatabase,
+        db: Database,
         *,
         passwords: Passwords | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -100,7 +100,7 @@ class AccountStore:
         if (role == "chain") != bool(tenant_id):
             raise ValueError("chain users, and only they, belong to a tenant")
         password_hash = await self.passwords.hash(password)
-        doc = {
+        doc: Document = {
             "_id": uuid.uuid4().hex,
             "email": address,
             "password_hash": password_hash,

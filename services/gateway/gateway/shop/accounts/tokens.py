@@ -7,8 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from pymongo.asynchronous.collection import AsyncCollection
-
+from einvoice.mongo import Collection, Document
 from gateway.web.sessions import digest, new_token, utcnow
 
 Purpose = Literal["verify", "reset"]
@@ -18,7 +17,7 @@ LIFETIME: dict[str, timedelta] = {VERIFY: timedelta(hours=24), RESET: timedelta(
 
 
 class OneTimeTokens:
-    def __init__(self, collection: AsyncCollection, clock: Callable[[], datetime] = utcnow):
+    def __init__(self, collection: Collection, clock: Callable[[], datetime] = utcnow):
         self.collection = collection
         self.clock = clock
 
@@ -40,7 +39,7 @@ class OneTimeTokens:
         )
         return token
 
-    def _live(self, token: str, purpose: Purpose) -> dict:
+    def _live(self, token: str, purpose: Purpose) -> Document:
         return {"_id": digest(token), "purpose": purpose, "expires_at": {"$gt": self.clock()}}
 
     async def peek(self, token: str, purpose: Purpose) -> str | None:
