@@ -7,7 +7,6 @@ import socket
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
@@ -80,9 +79,9 @@ class MongoDeliveries:
         found = await self.deliveries.find_one({"_id": tracking.delivery_id(tenant_id, invoice_id)})
         return None if found is None else tracking.as_deliveries([found])[0]
 
-    async def add_open(self, record: dict[str, Any]) -> bool:
+    async def add_open(self, record: tracking.Open) -> bool:
         try:
-            await self.opens.insert_one(record)
+            await self.opens.insert_one(dict(record))
         except DuplicateKeyError:
             return False
         return True

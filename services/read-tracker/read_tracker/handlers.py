@@ -10,7 +10,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
@@ -39,7 +39,7 @@ class Deliveries(Protocol):
         """Remember a batch (its first sighting wins)."""
         ...
 
-    async def add_open(self, record: dict[str, Any]) -> bool:
+    async def add_open(self, record: tracking.Open) -> bool:
         """Store an open once (by event id); False when it was already stored."""
         ...
 
@@ -206,7 +206,7 @@ async def on_opened(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     delivery = await deps.deliveries.get(event.tenant_id, p.invoice_id)
     mailed_at = delivery.get("mailed_at") if delivery else None
     flags = scanner_flags(p, mailed_at, window_seconds=deps.scanner_window_seconds)
-    record = {
+    record: tracking.Open = {
         "_id": event.event_id,
         "tenant_id": event.tenant_id,
         "invoice_id": p.invoice_id,

@@ -77,6 +77,33 @@ class Delivery(DeliveryKeys, DeliveryFields, total=False):
     stage: Stage | Literal["failed"]
 
 
+class _OpenFields(TypedDict):
+    tenant_id: str
+    invoice_id: str
+    batch_id: str
+    link_id: str
+    action: Literal["download", "view"]
+    opened_at: datetime
+    ip: str
+    host: str | None  # its reverse DNS, when it answered in time
+    user_agent: str | None
+    flags: list[str]  # why it looks automated (read_tracker.scanners); none: a person's
+    counted: bool  # a person's open: it confirms the invoice
+
+
+class Open(_OpenFields):
+    """An open of an invoice's link, as read-tracker records it in OPENS."""
+
+    _id: str  # the invoice.opened event's id: an open is stored once
+
+
+class OpenRow(_OpenFields):
+    """An open as `confirmations` returns it, with its invoice's number."""
+
+    open_id: str  # Open's _id
+    number: str | None
+
+
 def as_deliveries(docs: list[dict[str, Any]]) -> list[Delivery]:
     """Documents of DELIVERIES as their record: read-tracker writes them only through
     `DeliveryFields` (read_tracker.adapters.MongoDeliveries)."""
@@ -199,7 +226,7 @@ async def confirmations(
     invoice_id: str | None = None,
     limit: int = 500,
     include_flagged: bool = False,
-) -> list[dict[str, Any]]:
+) -> list[OpenRow]:
     """Recorded opens, newest first; without `include_flagged` only those that count (a
     person's, not a link scanner's)."""
     query: dict[str, Any] = {"tenant_id": tenant_id}
@@ -211,7 +238,7 @@ async def confirmations(
         query["invoice_id"] = invoice_id
     cursor = tracker_db(client)[OPENS].find(query).sort("opened_at", -1).limit(limit)
     rows = await cursor.to_list(None)
-    numbers = {}
+    numbers: dict[str, str | None] = {}
     if rows:
         ids = list({r["invoice_id"] for r in rows})
         found = tracker_db(client)[DELIVERIES].find(
@@ -219,10 +246,15 @@ async def confirmations(
             {"invoice_id": 1, "number": 1},
         )
         numbers = {d["invoice_id"]: d.get("number") for d in await found.to_list(None)}
-    for row in rows:
-        row["open_id"] = row.pop("_id")
-        row["number"] = numbers.get(row["invoice_id"])
-    return rows
+    # OPENS holds only what read-tracker stored as `Open`s: each becomes an OpenRow.
+    return [
+        cast(
+            OpenRow,
+            {key: value for key, value in row.items() if key != "_id"}
+            | {"open_id": row["_id"], "number": numbers.get(row["invoice_id"])},
+        )
+        for row in rows
+    ]
 
 
 async def recent_batches(client: Client, tenant_id: str, limit: int = 20) -> list[dict[str, Any]]:
