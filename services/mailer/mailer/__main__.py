@@ -26,7 +26,6 @@ from mailer.topics import TOPICS
 SERVICE = "mailer"
 
 
-
 async def main(settings: MailerSettings, stop: asyncio.Event) -> None:
     client = mongo_client(settings)
     tenants = TenantDirectory(settings.kafka_bootstrap)

@@ -25,7 +25,6 @@ from read_tracker.webhooks import WebhookDispatcher, WebhookJobs, target_for
 SERVICE = "read-tracker"
 
 
-
 def _dispatcher(
     settings: TrackerSettings,
     outbox: Outbox[billing_feed.WebhookJob],
