@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Form, Request
 from fastapi.responses import Response
 
 from gateway.state import AppState
 from gateway.web.auth import SignedIn
 from gateway.web.csrf import csrf_cookie_name, form_csrf
 from gateway.web.pages import render
+
+# A text field of a page's form; longer values are refused (422) before any handler runs.
+FormText = Annotated[str, Form(max_length=2048)]
 
 
 def page(

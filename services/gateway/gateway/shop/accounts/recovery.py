@@ -3,9 +3,7 @@ set a new password with it (single use, 1 hour), which ends every session of the
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 
 from gateway.deps import ClientIpDep, StateDep
@@ -18,10 +16,9 @@ from gateway.shop.accounts.views import (
 )
 from gateway.web.auth import MaybeSignedIn
 from gateway.web.csrf import RequireCsrf
-from gateway.web.forms import page
+from gateway.web.forms import FormText, page
 
 router = APIRouter(prefix="/account")
-FormText = Annotated[str, Form(max_length=2048)]
 
 
 @router.get("/reset")

@@ -3,9 +3,7 @@ unconfirmed account is told so only after the right password."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gateway.deps import ClientIpDep, StateDep
@@ -20,10 +18,9 @@ from gateway.shop.accounts.views import (
 )
 from gateway.web.auth import ACCOUNTS, MaybeSignedIn
 from gateway.web.csrf import RequireCsrf
-from gateway.web.forms import page
+from gateway.web.forms import FormText, page
 
 router = APIRouter(prefix="/account")
-FormText = Annotated[str, Form(max_length=2048)]
 
 
 @router.get("")

@@ -3,9 +3,7 @@ scanners cannot use the link up) and resending the confirmation link."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
 
 from gateway.deps import ClientIpDep, StateDep
@@ -20,10 +18,9 @@ from gateway.shop.accounts.views import (
 )
 from gateway.web.auth import MaybeSignedIn
 from gateway.web.csrf import RequireCsrf
-from gateway.web.forms import page
+from gateway.web.forms import FormText, page
 
 router = APIRouter(prefix="/account")
-FormText = Annotated[str, Form(max_length=2048)]
 
 
 @router.get("/register")
