@@ -10,6 +10,7 @@ language can produce the same events with a plain Kafka client.
 
 from __future__ import annotations
 
+from einvoice.events.billing import BillingPeriod, Fa3Document, MeterReading, VatExemption
 from einvoice.events.envelope import (
     MAX_EVENT_BYTES,
     SCHEMA_VERSION,
@@ -164,6 +165,10 @@ __all__ = [
     "LineOut",
     "VatSummaryRow",
     "ReceiptRef",
+    "BillingPeriod",
+    "VatExemption",
+    "MeterReading",
+    "Fa3Document",
     "InvoiceIssued",
     "InvoiceRejected",
     "PdfRendered",

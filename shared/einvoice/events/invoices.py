@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from einvoice.events.billing import BillingPeriod, Fa3Document, MeterReading, VatExemption
 from einvoice.events.envelope import Amount, EventModel, ShortText, Text, VatRate
 
 # --- shared parts -----------------------------------------------------------------------
@@ -76,6 +77,36 @@ class InvoiceRequested(EventModel):
         default=None, description="Totals from the billing system; checked against the lines."
     )
     notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    billing_period: BillingPeriod | None = Field(
+        default=None,
+        description="The period a utility bills (FA(3) `OkresFa`); instead of `sale_date`.",
+    )
+    exemption: VatExemption | None = Field(
+        default=None, description="The legal basis of the exemption; required with `zw` lines."
+    )
+    split_payment: bool = Field(
+        default=False,
+        description="Split payment (MPP, FA(3) `P_18A`): the law requires it for goods and "
+        "services of annex 15 to the VAT act above 15,000 PLN gross to a business.",
+    )
+    buyer_jst: bool = Field(
+        default=False,
+        description="The invoice concerns a subordinate unit of a local government (JST "
+        "marker); `buyer_unit` names the unit.",
+    )
+    buyer_vat_group: bool = Field(
+        default=False,
+        description="The invoice concerns a member of a VAT group (GV marker); `buyer_unit` "
+        "names the member.",
+    )
+    buyer_unit: Party | None = Field(
+        default=None,
+        description="With `buyer_jst` or `buyer_vat_group`: the unit or member (with its NIP) "
+        "the invoice concerns (FA(3) `Podmiot3`, role 8 or 10).",
+    )
+    meter_readings: list[MeterReading] = Field(
+        default_factory=list, max_length=50, description="Meter readings, printed on the PDF."
+    )
 
 
 class LineOut(EventModel):
@@ -126,6 +157,19 @@ class InvoiceIssued(EventModel):
     receipt: ReceiptRef | None = Field(default=None, description="Set: issued for a receipt.")
     recipients: list[str] = Field(
         default_factory=list, description="Who gets the e-mail; empty: the buyer's e-mail."
+    )
+    customer_id: str | None = Field(
+        default=None, description="The billing system's id of the customer (FA(3) `NrKlienta`)."
+    )
+    billing_period: BillingPeriod | None = None
+    exemption: VatExemption | None = None
+    split_payment: bool = False
+    buyer_jst: bool = False
+    buyer_vat_group: bool = False
+    buyer_unit: Party | None = None
+    meter_readings: list[MeterReading] = Field(default_factory=list)
+    fa3: Fa3Document | None = Field(
+        default=None, description="The FA(3) XML, stored when the invoice was issued."
     )
 
 
