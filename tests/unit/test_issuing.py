@@ -12,7 +12,8 @@ from stdnum.exceptions import ValidationError
 from stdnum.pl import nip as stdnum_nip
 
 from einvoice.events import InvoiceIssued, InvoiceRequested
-from invoice_builder.issuing import MAX_AMOUNT, Rejection, issue, normalize_nip
+from invoice_builder.issuing import MAX_AMOUNT, Rejection, issue
+from invoice_builder.parties import normalize_nip
 from invoice_builder.vat import RATE_ORDER
 from tests.support.builders import request_payload
 
@@ -160,6 +161,7 @@ def test_mixed_rates_summary_order() -> None:
             ("3", "12.50", "8"),
         ),
         declared_totals={"net": "402.49", "vat": "49.75", "gross": "452.24"},
+        exemption={"basis": "act", "text": "art. 43 ust. 1 pkt 10 ustawy o VAT"},
     )
     inv = issued(req)
     assert [r.vat_rate for r in inv.vat_summary] == ["23", "8", "5", "0", "zw", "np"]
@@ -412,6 +414,8 @@ def test_every_problem_is_reported() -> None:
         "dashes or spaces",
         "buyer.email 'not-an-email' does not look like an e-mail address",
         "payment.due_date 2025-01-01 is before issue_date 2025-01-31",
+        "lines[2] is exempt (vat_rate 'zw'): exemption, the legal basis of the exemption, "
+        "is required",
         "lines[0].quantity must be greater than 0 (got -1)",
         "lines[2].quantity must be greater than 0 (got 0)",
         "lines[2].unit_price must not be negative (got -1.00)",
@@ -445,7 +449,12 @@ def test_random_requests_issue_with_consistent_amounts(seed: int) -> None:
         ]
         specs = [(q if D(q) > 0 else "1", p, r) for q, p, r in specs]
         specs.append(("1", "0.01", rng.choice(RATE_ORDER)))  # never all zero
-        req = request(price_basis=rng.choice(["net", "gross"]), lines=lines(*specs))
+        exempt = any(rate == "zw" for _, _, rate in specs)
+        req = request(
+            price_basis=rng.choice(["net", "gross"]),
+            lines=lines(*specs),
+            exemption={"basis": "act", "text": "art. 43 ust. 1 pkt 10 ustawy"} if exempt else None,
+        )
 
         inv = issued(req)
         t = inv.totals

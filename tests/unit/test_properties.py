@@ -16,7 +16,7 @@ from stdnum.exceptions import ValidationError as NipError
 from einvoice import events
 from einvoice.bus import PermanentError, decode
 from invoice_builder import vat
-from invoice_builder.issuing import normalize_nip
+from invoice_builder.parties import normalize_nip
 from invoice_pdf.words import amount_in_words
 from tests.support.builders import FakeRecord
 

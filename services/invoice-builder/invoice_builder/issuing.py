@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-
-from stdnum.exceptions import InvalidChecksum, ValidationError
-from stdnum.pl import nip as stdnum_nip
 
 from einvoice.events import (
     InvoiceIssued,
     InvoiceRequested,
     LineOut,
-    Party,
     Totals,
     VatSummaryRow,
 )
 from invoice_builder import vat
+from invoice_builder.fa3_fields import fa3_problems
+from invoice_builder.parties import check_nip, with_nip
 
 # Art. 106i ust. 7 pkt 1 ustawy o VAT: an invoice may not be issued earlier than the 60th
 # day before the sale. (Ust. 8 lifts that for periodic settlements such as utilities'
@@ -45,28 +43,6 @@ class Rejection:
     reasons: list[str]
 
 
-def normalize_nip(value: str) -> str:
-    """The 10 digits of a NIP given with an optional "PL" prefix, dashes or spaces.
-
-    Raises `stdnum.exceptions.ValidationError` when it is not a valid NIP.
-    """
-    return stdnum_nip.validate(value)
-
-
-def _check_nip(field: str, value: str, reasons: list[str]) -> str | None:
-    """Validate a NIP; return its 10 digits, or None after appending the reason."""
-    try:
-        return normalize_nip(value)
-    except InvalidChecksum:
-        reasons.append(f"{field} {value!r} fails the NIP checksum")
-    except ValidationError:
-        reasons.append(
-            f"{field} {value!r} is not a NIP: expected 10 digits, optionally with a 'PL' "
-            "prefix, dashes or spaces"
-        )
-    return None
-
-
 def _fmt(amount: Decimal) -> str:
     return f"{amount:f}"
 
@@ -75,15 +51,22 @@ def issue(
     request: InvoiceRequested,
     *,
     max_sale_days_after_issue: int | None = MAX_SALE_DAYS_AFTER_ISSUE,
+    today: date | None = None,
 ) -> InvoiceIssued | Rejection:
     """Validate the request and compute its amounts.
 
     Returns the issued invoice (NIPs normalised to 10 digits, lines numbered from 1, the
     binding per-rate VAT summary and the totals), or a `Rejection` with every problem.
     `max_sale_days_after_issue` bounds how far the sale date may lie after the issue date
-    (None: no bound); a sale date before the issue date is always accepted.
+    (None: no bound); a sale date before the issue date is always accepted. `today` (the
+    date in Poland) refuses an issue date after it: KSeF refuses such an invoice.
     """
     reasons: list[str] = []
+    if today is not None and request.issue_date > today:
+        reasons.append(
+            f"issue_date {request.issue_date.isoformat()} is in the future (today in Poland "
+            f"is {today.isoformat()}); KSeF refuses an invoice dated after it receives it"
+        )
 
     if request.currency != "PLN":
         reasons.append(f"currency {request.currency!r} is not supported; only 'PLN' is")
@@ -93,11 +76,11 @@ def issue(
     if request.seller.nip is None or not request.seller.nip.strip():
         reasons.append("seller.nip is required")
     else:
-        seller_nip = _check_nip("seller.nip", request.seller.nip, reasons)
+        seller_nip = check_nip("seller.nip", request.seller.nip, reasons)
 
     buyer_nip: str | None = None
     if request.buyer.nip is not None:
-        buyer_nip = _check_nip("buyer.nip", request.buyer.nip, reasons)
+        buyer_nip = check_nip("buyer.nip", request.buyer.nip, reasons)
 
     email = request.buyer.email
     if email is not None and not _EMAIL.match(email):
@@ -119,6 +102,8 @@ def issue(
             f"payment.due_date {due_date.isoformat()} is before "
             f"issue_date {request.issue_date.isoformat()}"
         )
+
+    buyer_unit = fa3_problems(request, reasons)
 
     # --- lines ----------------------------------------------------------------------------
     if not request.lines:
@@ -154,8 +139,8 @@ def issue(
         sale_date=request.sale_date,
         price_basis=request.price_basis,
         currency=request.currency,
-        seller=_with_nip(request.seller, seller_nip),
-        buyer=_with_nip(request.buyer, buyer_nip),
+        seller=with_nip(request.seller, seller_nip),
+        buyer=with_nip(request.buyer, buyer_nip),
         lines=[
             LineOut(
                 position=index + 1,
@@ -183,6 +168,14 @@ def issue(
         ),
         payment=request.payment,
         notes=request.notes,
+        customer_id=request.customer_id,
+        billing_period=request.billing_period,
+        exemption=request.exemption,
+        split_payment=request.split_payment,
+        buyer_jst=request.buyer_jst,
+        buyer_vat_group=request.buyer_vat_group,
+        buyer_unit=buyer_unit,
+        meter_readings=request.meter_readings,
     )
 
 
@@ -213,7 +206,3 @@ def _amount_problems(request: InvoiceRequested, calculation: vat.Calculation) ->
                     f"the lines' {_fmt(computed)}"
                 )
     return problems
-
-
-def _with_nip(party: Party, nip: str | None) -> Party:
-    return party if nip is None else party.model_copy(update={"nip": nip})
