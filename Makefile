@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-MEMBERS := $(wildcard shared/pyproject.toml libs/*/pyproject.toml tools/pyproject.toml services/*/pyproject.toml)
+MEMBERS := $(wildcard shared/pyproject.toml libs/*/pyproject.toml tools/pyproject.toml services/*/pyproject.toml deploy/local/ksef-sim/pyproject.toml)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'

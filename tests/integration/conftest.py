@@ -20,3 +20,14 @@ async def topic(stack: dict[str, str]):
     yield name
     await admin.delete_topics([name, events.dlq_topic(name)])
     await admin.close()
+
+
+@pytest.fixture(scope="module")
+def ksef_sim(tmp_path_factory: pytest.TempPathFactory):
+    """The KSeF simulator, started for real (`python -m ksef_sim`) on a free loopback port
+    with a fresh data directory, and stopped by its PID afterwards."""
+    from tests.support.ksef import start_simulator
+
+    simulator = start_simulator(tmp_path_factory.mktemp("ksef-sim"))
+    yield simulator
+    simulator.stop()

@@ -1,0 +1,58 @@
+"""Request bodies, as the OpenAPI names their fields (camelCase)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ContextIdentifier(Body):
+    type: str
+    value: str
+
+
+class KsefTokenAuthRequest(Body):
+    challenge: str = Field(min_length=36, max_length=36)
+    context_identifier: ContextIdentifier
+    encrypted_token: str
+    public_key_id: str | None = None
+
+
+class FormCode(Body):
+    system_code: str
+    schema_version: str
+    value: str
+
+
+class EncryptionInfo(Body):
+    encrypted_symmetric_key: str
+    initialization_vector: str
+    public_key_id: str | None = None
+
+
+class OpenOnlineSessionRequest(Body):
+    form_code: FormCode
+    encryption: EncryptionInfo
+
+
+class SendInvoiceRequest(Body):
+    invoice_hash: str = Field(min_length=44, max_length=44)
+    invoice_size: int = Field(ge=1)
+    encrypted_invoice_hash: str = Field(min_length=44, max_length=44)
+    encrypted_invoice_size: int = Field(ge=1)
+    encrypted_invoice_content: str
+    offline_mode: bool = False
+    hash_of_corrected_invoice: str | None = None
+
+
+class SimTokenRequest(Body):
+    nip: str = Field(pattern=r"^\d{10}$")
+
+
+class SimFaultsRequest(Body):
+    outage: bool = False
+    delay_seconds: float = Field(default=0.0, ge=0.0, le=600.0)

@@ -1,0 +1,172 @@
+"""Online (interactive) sessions: open, send an invoice, close."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from .deps import AccessDep, Sim, SimDep
+from .errors import INPUT_INVALID, KsefError, TooManyRequests
+from .invoices import encrypted_content, record, verify
+from .models import OpenOnlineSessionRequest, SendInvoiceRequest
+from .numbers import reference_number
+from .store import Grant, Invoice, OnlineSession
+
+router = APIRouter(prefix="/sessions/online")
+FA3 = ("FA (3)", "1-0E", "FA")
+MAX_INVOICES = 10_000
+
+
+def limit(sim: Sim, request: Request, group: str, context: str) -> None:
+    """429 with Retry-After when the (context, client IP) pair is over `group`'s limits."""
+    client_ip = request.client.host if request.client else ""
+    wait = sim.limiter.retry_after(group, context, client_ip)
+    if wait is not None:
+        raise TooManyRequests(
+            wait, f"Przekroczono limit żądań ({group}). Spróbuj ponownie po {wait:.0f} sekundach."
+        )
+
+
+def session_of(sim: Sim, grant: Grant, reference: str) -> OnlineSession:
+    """The caller's session (another context's session does not exist for the caller)."""
+    session = sim.store.session(reference)
+    if session is None or session.nip != grant.nip:
+        raise KsefError(
+            21173,
+            "Brak sesji o wskazanym numerze referencyjnym.",
+            f"Sesja o numerze referencyjnym {reference} nie została odnaleziona.",
+        )
+    return session
+
+
+def is_open(sim: Sim, session: OnlineSession) -> bool:
+    return session.key is not None and session.closed is None and sim.now() < session.valid_until
+
+
+def _b64(value: str, name: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise KsefError(
+            INPUT_INVALID, "Błąd walidacji danych wejściowych.", f"{name}: {exc}"
+        ) from exc
+
+
+@router.post("", status_code=201)
+async def open_session(
+    body: OpenOnlineSessionRequest, request: Request, sim: SimDep, grant: AccessDep
+) -> dict[str, Any]:
+    limit(sim, request, "onlineSession", grant.nip)
+    form = (body.form_code.system_code, body.form_code.schema_version, body.form_code.value)
+    if form != FA3:
+        raise KsefError(
+            INPUT_INVALID,
+            "Błąd walidacji danych wejściowych.",
+            f"formCode {form}: the simulator accepts FA (3) 1-0E FA only.",
+        )
+    key_id = body.encryption.public_key_id
+    if key_id is not None and key_id != sim.keys.public_key_id:
+        raise KsefError(
+            21470,
+            "Przesłany identyfikator klucza jest nieznany lub wskazuje na wycofany klucz.",
+            f"Klucz o identyfikatorze {key_id} nie jest wspierany.",
+        )
+    iv = _b64(body.encryption.initialization_vector, "initializationVector")
+    if len(iv) != 16:
+        raise KsefError(
+            INPUT_INVALID,
+            "Błąd walidacji danych wejściowych.",
+            "initializationVector: 16 bytes expected.",
+        )
+    try:
+        key: bytes | None = sim.keys.decrypt(
+            _b64(body.encryption.encrypted_symmetric_key, "encryptedSymmetricKey")
+        )
+    except ValueError:
+        key = None
+    if key is not None and len(key) != 32:
+        key = None
+    now = sim.now()
+    session = OnlineSession(
+        reference_number("SO", now),
+        grant.nip,
+        grant.auth_reference,
+        form,
+        now,
+        now,
+        now + timedelta(hours=sim.settings.session_hours),
+        key,
+        iv,
+    )
+    sim.store.add_session(session)
+    return {
+        "referenceNumber": session.reference_number,
+        "validUntil": session.valid_until.isoformat(),
+    }
+
+
+@router.post("/{referenceNumber}/invoices", status_code=202)
+async def send_invoice(
+    referenceNumber: str,  # noqa: N803
+    body: SendInvoiceRequest,
+    request: Request,
+    sim: SimDep,
+    grant: AccessDep,
+) -> dict[str, Any]:
+    limit(sim, request, "invoiceSend", grant.nip)
+    session = session_of(sim, grant, referenceNumber)
+    if not is_open(sim, session):
+        code = 415 if session.key is None else 170
+        raise KsefError(
+            21180,
+            "Status sesji nie pozwala na wykonanie operacji.",
+            f"Status sesji {code} uniemożliwia wysyłkę faktur.",
+        )
+    if len(session.invoices) >= MAX_INVOICES:
+        raise KsefError(
+            21155,
+            "Przekroczono dozwoloną liczbę faktur w sesji.",
+            f"Sesja o numerze referencyjnym {referenceNumber} osiągnęła dozwolony limit"
+            f" liczby faktur {MAX_INVOICES}.",
+        )
+    content = encrypted_content(body)
+    now = sim.now()
+    verdict = verify(session, body, content, now)
+    invoice = Invoice(
+        reference_number("EE", now),
+        session.reference_number,
+        len(session.invoices) + 1,
+        body.invoice_hash,
+        now,
+        now + timedelta(seconds=sim.settings.processing_delay_seconds),
+        verdict.code,
+        verdict.description,
+    )
+    record(sim.store, session, invoice, verdict, now)
+    sim.store.add_invoice(invoice)
+    session.invoices.append(invoice.reference_number)
+    session.updated = now
+    return {"referenceNumber": invoice.reference_number}
+
+
+@router.post("/{referenceNumber}/close", status_code=204)
+async def close_session(
+    referenceNumber: str, request: Request, sim: SimDep, grant: AccessDep
+) -> Response:  # noqa: N803
+    limit(sim, request, "onlineSession", grant.nip)
+    session = session_of(sim, grant, referenceNumber)
+    if not is_open(sim, session):
+        code = 415 if session.key is None else 170
+        raise KsefError(
+            21180,
+            "Status sesji nie pozwala na wykonanie operacji.",
+            f"Status sesji {code} uniemożliwia zamknięcie sesji.",
+        )
+    now = sim.now()
+    session.closed = session.updated = now
+    session.upo_reference = reference_number("UP", now)
+    return Response(status_code=204)

@@ -1,0 +1,225 @@
+"""Reading sessions back: their status, their invoices' statuses and the UPO documents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from . import upo
+from .deps import AccessDep, Sim, SimDep
+from .errors import INPUT_INVALID, KsefError
+from .invoices import b64_sha256
+from .sessions import limit, session_of
+from .store import Invoice, OnlineSession
+
+router = APIRouter(prefix="/sessions")
+LINK_LIFETIME = timedelta(hours=1)
+
+
+def _ready(sim: Sim, invoice: Invoice) -> bool:
+    return sim.now() >= invoice.ready_at
+
+
+def _invoices(sim: Sim, session: OnlineSession) -> list[Invoice]:
+    found = (sim.store.invoice(ref) for ref in session.invoices)
+    return [invoice for invoice in found if invoice is not None]
+
+
+def _upo_link(sim: Sim, session: OnlineSession, name: str) -> dict[str, str]:
+    expires = sim.now() + LINK_LIFETIME
+    url = f"{sim.settings.base_url}/_sim/storage/upo/{session.reference_number}/{name}"
+    return {"url": url, "expires": expires.isoformat()}
+
+
+def invoice_status(sim: Sim, session: OnlineSession, invoice: Invoice) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "ordinalNumber": invoice.ordinal,
+        "referenceNumber": invoice.reference_number,
+        "invoiceHash": invoice.invoice_hash,
+        "invoicingDate": invoice.received.isoformat(),
+        "invoicingMode": "Online",
+    }
+    if not _ready(sim, invoice):
+        body["status"] = {"code": 150, "description": "Trwa przetwarzanie"}
+        return body
+    status: dict[str, Any] = {
+        "code": invoice.status_code,
+        "description": invoice.status_description,
+    }
+    if invoice.details:
+        status["details"] = invoice.details
+    if invoice.extensions:
+        status["extensions"] = invoice.extensions
+    body["status"] = status
+    if invoice.invoice_number:
+        body["invoiceNumber"] = invoice.invoice_number
+    if invoice.ksef_number and invoice.acquired:
+        link = _upo_link(sim, session, invoice.reference_number)
+        body |= {
+            "ksefNumber": invoice.ksef_number,
+            "acquisitionDate": invoice.acquired.isoformat(),
+            "permanentStorageDate": invoice.acquired.isoformat(),
+            "upoDownloadUrl": link["url"],
+            "upoDownloadUrlExpirationDate": link["expires"],
+        }
+    return body
+
+
+def session_status(sim: Sim, session: OnlineSession) -> tuple[int, str, list[str]]:
+    invoices = _invoices(sim, session)
+    if session.key is None:
+        return 415, "Błąd odszyfrowania dostarczonego klucza", []
+    if session.closed is None and sim.now() < session.valid_until:
+        return 100, "Sesja interaktywna otwarta", []
+    if not invoices:
+        return 440, "Sesja anulowana", ["Nie przesłano faktur"]
+    if not all(_ready(sim, invoice) for invoice in invoices):
+        return 170, "Sesja interaktywna zamknięta", []
+    if not any(invoice.ksef_number for invoice in invoices):
+        return 445, "Błąd weryfikacji, brak poprawnych faktur", []
+    return 200, "Sesja interaktywna przetworzona pomyślnie", []
+
+
+@router.get("/{referenceNumber}")
+async def get_session(
+    referenceNumber: str, request: Request, sim: SimDep, grant: AccessDep
+) -> dict[str, Any]:  # noqa: N803
+    limit(sim, request, "sessionMisc", grant.nip)
+    session = session_of(sim, grant, referenceNumber)
+    code, description, details = session_status(sim, session)
+    ready = [invoice for invoice in _invoices(sim, session) if _ready(sim, invoice)]
+    succeeded = sum(1 for invoice in ready if invoice.ksef_number)
+    body: dict[str, Any] = {
+        "status": {"code": code, "description": description}
+        | ({"details": details} if details else {}),
+        "dateCreated": session.created.isoformat(),
+        "dateUpdated": session.updated.isoformat(),
+        "validUntil": session.valid_until.isoformat(),
+        "invoiceCount": len(session.invoices),
+        "successfulInvoiceCount": succeeded,
+        "failedInvoiceCount": len(ready) - succeeded,
+    }
+    if code == 200 and session.upo_reference:
+        link = _upo_link(sim, session, session.upo_reference)
+        page = {
+            "referenceNumber": session.upo_reference,
+            "downloadUrl": link["url"],
+            "downloadUrlExpirationDate": link["expires"],
+        }
+        body["upo"] = {"pages": [page]}
+    return body
+
+
+@router.get("/{referenceNumber}/invoices")
+async def list_invoices(
+    referenceNumber: str,  # noqa: N803
+    request: Request,
+    sim: SimDep,
+    grant: AccessDep,
+    pageSize: Annotated[int, Query(ge=10, le=1000)] = 10,  # noqa: N803
+    continuation: Annotated[str | None, Header(alias="x-continuation-token")] = None,
+) -> dict[str, Any]:
+    limit(sim, request, "sessionInvoiceList", grant.nip)
+    session = session_of(sim, grant, referenceNumber)
+    start = int(continuation) if continuation and continuation.isdigit() else 0
+    invoices = _invoices(sim, session)
+    page = invoices[start : start + pageSize]
+    body: dict[str, Any] = {"invoices": [invoice_status(sim, session, invoice) for invoice in page]}
+    if start + pageSize < len(invoices):
+        body["continuationToken"] = str(start + pageSize)
+    return body
+
+
+def invoice_of(sim: Sim, session: OnlineSession, reference: str) -> Invoice:
+    invoice = sim.store.invoice(reference)
+    if invoice is None or invoice.session_reference != session.reference_number:
+        raise KsefError(
+            INPUT_INVALID,
+            "Błąd walidacji danych wejściowych.",
+            f"Faktura o numerze referencyjnym {reference} nie została odnaleziona.",
+        )
+    return invoice
+
+
+@router.get("/{referenceNumber}/invoices/{invoiceReferenceNumber}")
+async def get_invoice(
+    referenceNumber: str,
+    invoiceReferenceNumber: str,
+    request: Request,
+    sim: SimDep,
+    grant: AccessDep,
+) -> dict[str, Any]:  # noqa: N803
+    limit(sim, request, "invoiceStatus", grant.nip)
+    session = session_of(sim, grant, referenceNumber)
+    return invoice_status(sim, session, invoice_of(sim, session, invoiceReferenceNumber))
+
+
+def upo_response(sim: Sim, session: OnlineSession, invoices: list[Invoice]) -> Response:
+    auth = sim.store.auth(session.auth_reference)
+    document = upo.render(session, auth.token_reference if auth else None, invoices)
+    return Response(
+        document, media_type="application/xml", headers={"x-ms-meta-hash": b64_sha256(document)}
+    )
+
+
+def registered(sim: Sim, invoice: Invoice) -> Invoice:
+    if not _ready(sim, invoice) or not invoice.ksef_number:
+        raise KsefError(
+            INPUT_INVALID,
+            "Błąd walidacji danych wejściowych.",
+            f"UPO faktury {invoice.reference_number} nie jest dostępne.",
+        )
+    return invoice
+
+
+@router.get("/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo")
+async def invoice_upo(
+    referenceNumber: str,
+    invoiceReferenceNumber: str,
+    request: Request,
+    sim: SimDep,
+    grant: AccessDep,
+) -> Response:  # noqa: N803
+    limit(sim, request, "sessionMisc", grant.nip)
+    session = session_of(sim, grant, referenceNumber)
+    return upo_response(
+        sim, session, [registered(sim, invoice_of(sim, session, invoiceReferenceNumber))]
+    )
+
+
+@router.get("/{referenceNumber}/invoices/ksef/{ksefNumber}/upo")
+async def invoice_upo_by_ksef_number(
+    referenceNumber: str, ksefNumber: str, request: Request, sim: SimDep, grant: AccessDep
+) -> Response:  # noqa: N803
+    limit(sim, request, "sessionMisc", grant.nip)
+    session = session_of(sim, grant, referenceNumber)
+    for invoice in _invoices(sim, session):
+        if invoice.ksef_number == ksefNumber and _ready(sim, invoice):
+            return upo_response(sim, session, [invoice])
+    raise KsefError(
+        INPUT_INVALID,
+        "Błąd walidacji danych wejściowych.",
+        f"Faktura o numerze KSeF {ksefNumber} nie została odnaleziona w sesji.",
+    )
+
+
+def session_upo(sim: Sim, session: OnlineSession, upo_reference: str) -> Response:
+    if session_status(sim, session)[0] != 200 or session.upo_reference != upo_reference:
+        raise KsefError(
+            INPUT_INVALID,
+            "Błąd walidacji danych wejściowych.",
+            f"UPO {upo_reference} nie zostało odnalezione.",
+        )
+    return upo_response(
+        sim, session, [invoice for invoice in _invoices(sim, session) if invoice.ksef_number]
+    )
+
+
+@router.get("/{referenceNumber}/upo/{upoReferenceNumber}")
+async def get_session_upo(
+    referenceNumber: str, upoReferenceNumber: str, request: Request, sim: SimDep, grant: AccessDep
+) -> Response:  # noqa: N803
+    limit(sim, request, "sessionMisc", grant.nip)
+    return session_upo(sim, session_of(sim, grant, referenceNumber), upoReferenceNumber)
