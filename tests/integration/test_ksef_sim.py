@@ -310,13 +310,3 @@ def test_a_seller_nip_with_a_bad_checksum_is_450(ksef_sim: Simulator) -> None:
     status = client.submit(session, fa3_invoice(BAD_CHECKSUM_NIP, number(), today()))
     assert status["status"]["code"] == 450
     assert BAD_CHECKSUM_NIP in status["status"]["details"][0]
-
-
-def test_an_outage_answers_503_until_switched_off(ksef_sim: Simulator) -> None:
-    faults = f"{ksef_sim.base_url}/_sim/faults"
-    assert httpx.post(faults, json={"outage": True}).status_code == 200
-    try:
-        assert httpx.post(f"{ksef_sim.base_url}/v2/auth/challenge").status_code == 503
-    finally:
-        httpx.post(faults, json={"outage": False})
-    assert httpx.post(f"{ksef_sim.base_url}/v2/auth/challenge").status_code == 200

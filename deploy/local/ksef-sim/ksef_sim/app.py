@@ -14,7 +14,7 @@ from .deps import Sim, SimDep
 from .errors import HANDLERS
 from .faults import Faults
 from .keys import load_or_create
-from .limits import Limiter, Unlimited
+from .limits import Limiter, limiter_for
 from .store import MemoryStore, Store
 
 API_PREFIX = "/v2"  # as the OpenAPI's server says: https://api-test.ksef.mf.gov.pl/v2
@@ -46,7 +46,7 @@ def create_app(
         settings,
         store or MemoryStore(),
         load_or_create(settings.data_dir),
-        limiter or Unlimited(),
+        limiter or limiter_for(settings.rate_limits),
         Faults(),
     )
     app = FastAPI(

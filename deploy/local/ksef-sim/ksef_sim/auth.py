@@ -114,7 +114,7 @@ def _ref_claims(token: str) -> list[str]:
 
 
 @router.get("/{referenceNumber}")
-async def status(referenceNumber: str, request: Request, sim: SimDep) -> dict[str, Any]:  # noqa: N803
+async def status(referenceNumber: str, request: Request, sim: SimDep) -> dict[str, Any]:
     operation = _operation(sim, request)
     if operation.reference_number != referenceNumber:
         raise KsefError(

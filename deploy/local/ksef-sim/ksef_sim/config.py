@@ -18,6 +18,8 @@ class SimSettings(BaseSettings):
     processing_delay_seconds: float = 0.0
     # How clients reach us; the base of the UPO download links (default http://host:port).
     public_url: str = ""
+    # Rate limits: "test" (the TE environment's, ten times production), "production", "off".
+    rate_limits: str = "test"
     access_token_minutes: int = 15
     refresh_token_days: int = 7
     challenge_minutes: int = 10

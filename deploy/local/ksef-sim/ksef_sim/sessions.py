@@ -47,6 +47,19 @@ def is_open(sim: Sim, session: OnlineSession) -> bool:
     return session.key is not None and session.closed is None and sim.now() < session.valid_until
 
 
+def open_session_of(sim: Sim, grant: Grant, reference: str, action: str) -> OnlineSession:
+    """The caller's session, refused (21180) unless it is open."""
+    session = session_of(sim, grant, reference)
+    if not is_open(sim, session):
+        code = 415 if session.key is None else 170
+        raise KsefError(
+            21180,
+            "Status sesji nie pozwala na wykonanie operacji.",
+            f"Status sesji {code} uniemożliwia {action}.",
+        )
+    return session
+
+
 def _b64(value: str, name: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
@@ -111,21 +124,14 @@ async def open_session(
 
 @router.post("/{referenceNumber}/invoices", status_code=202)
 async def send_invoice(
-    referenceNumber: str,  # noqa: N803
+    referenceNumber: str,
     body: SendInvoiceRequest,
     request: Request,
     sim: SimDep,
     grant: AccessDep,
 ) -> dict[str, Any]:
     limit(sim, request, "invoiceSend", grant.nip)
-    session = session_of(sim, grant, referenceNumber)
-    if not is_open(sim, session):
-        code = 415 if session.key is None else 170
-        raise KsefError(
-            21180,
-            "Status sesji nie pozwala na wykonanie operacji.",
-            f"Status sesji {code} uniemożliwia wysyłkę faktur.",
-        )
+    session = open_session_of(sim, grant, referenceNumber, "wysyłkę faktur")
     if len(session.invoices) >= MAX_INVOICES:
         raise KsefError(
             21155,
@@ -156,16 +162,9 @@ async def send_invoice(
 @router.post("/{referenceNumber}/close", status_code=204)
 async def close_session(
     referenceNumber: str, request: Request, sim: SimDep, grant: AccessDep
-) -> Response:  # noqa: N803
+) -> Response:
     limit(sim, request, "onlineSession", grant.nip)
-    session = session_of(sim, grant, referenceNumber)
-    if not is_open(sim, session):
-        code = 415 if session.key is None else 170
-        raise KsefError(
-            21180,
-            "Status sesji nie pozwala na wykonanie operacji.",
-            f"Status sesji {code} uniemożliwia zamknięcie sesji.",
-        )
+    session = open_session_of(sim, grant, referenceNumber, "zamknięcie sesji")
     now = sim.now()
     session.closed = session.updated = now
     session.upo_reference = reference_number("UP", now)

@@ -85,7 +85,7 @@ def session_status(sim: Sim, session: OnlineSession) -> tuple[int, str, list[str
 @router.get("/{referenceNumber}")
 async def get_session(
     referenceNumber: str, request: Request, sim: SimDep, grant: AccessDep
-) -> dict[str, Any]:  # noqa: N803
+) -> dict[str, Any]:
     limit(sim, request, "sessionMisc", grant.nip)
     session = session_of(sim, grant, referenceNumber)
     code, description, details = session_status(sim, session)
@@ -114,11 +114,11 @@ async def get_session(
 
 @router.get("/{referenceNumber}/invoices")
 async def list_invoices(
-    referenceNumber: str,  # noqa: N803
+    referenceNumber: str,
     request: Request,
     sim: SimDep,
     grant: AccessDep,
-    pageSize: Annotated[int, Query(ge=10, le=1000)] = 10,  # noqa: N803
+    pageSize: Annotated[int, Query(ge=10, le=1000)] = 10,
     continuation: Annotated[str | None, Header(alias="x-continuation-token")] = None,
 ) -> dict[str, Any]:
     limit(sim, request, "sessionInvoiceList", grant.nip)
@@ -150,7 +150,7 @@ async def get_invoice(
     request: Request,
     sim: SimDep,
     grant: AccessDep,
-) -> dict[str, Any]:  # noqa: N803
+) -> dict[str, Any]:
     limit(sim, request, "invoiceStatus", grant.nip)
     session = session_of(sim, grant, referenceNumber)
     return invoice_status(sim, session, invoice_of(sim, session, invoiceReferenceNumber))
@@ -181,7 +181,7 @@ async def invoice_upo(
     request: Request,
     sim: SimDep,
     grant: AccessDep,
-) -> Response:  # noqa: N803
+) -> Response:
     limit(sim, request, "sessionMisc", grant.nip)
     session = session_of(sim, grant, referenceNumber)
     return upo_response(
@@ -192,7 +192,7 @@ async def invoice_upo(
 @router.get("/{referenceNumber}/invoices/ksef/{ksefNumber}/upo")
 async def invoice_upo_by_ksef_number(
     referenceNumber: str, ksefNumber: str, request: Request, sim: SimDep, grant: AccessDep
-) -> Response:  # noqa: N803
+) -> Response:
     limit(sim, request, "sessionMisc", grant.nip)
     session = session_of(sim, grant, referenceNumber)
     for invoice in _invoices(sim, session):
@@ -220,6 +220,6 @@ def session_upo(sim: Sim, session: OnlineSession, upo_reference: str) -> Respons
 @router.get("/{referenceNumber}/upo/{upoReferenceNumber}")
 async def get_session_upo(
     referenceNumber: str, upoReferenceNumber: str, request: Request, sim: SimDep, grant: AccessDep
-) -> Response:  # noqa: N803
+) -> Response:
     limit(sim, request, "sessionMisc", grant.nip)
     return session_upo(sim, session_of(sim, grant, referenceNumber), upoReferenceNumber)
