@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,17 +18,20 @@ from .numbers import reference_number
 from .store import AuthOperation, Challenge, Grant
 
 router = APIRouter(prefix="/auth")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REJECTED_TOKEN_TEXT = "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu"  # noqa: S105  # a status text
 AUTH_METHOD_INFO = {"category": "Token", "code": "token.ksef", "displayName": "Token KSeF"}
 
 
 def _ms(challenge: Challenge) -> int:
-    return int(challenge.timestamp.timestamp() * 1000)
+    return (challenge.timestamp - EPOCH) // timedelta(milliseconds=1)
 
 
 @router.post("/challenge")
 async def challenge(request: Request, sim: SimDep) -> dict[str, Any]:
+    # Whole milliseconds, so that `timestamp` and `timestampMs` name the same instant.
     now = sim.now()
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)
     issued = Challenge(reference_number("CR", now), now)
     sim.store.add_challenge(issued)
     return {
