@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from einvoice import events
 from einvoice.bus import PermanentError
 from invoice_builder.handlers import Deps, on_invoice_requested
 from tests.support.builders import BATCH, TENANT, decoded, request_payload, requested_event
-from tests.support.fakes import FakeInvoiceRepository
+from tests.support.fakes import FakeInvoiceRepository, FakeStore
+
+NOW = datetime(2026, 2, 2, 8, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -17,7 +21,7 @@ def repo() -> FakeInvoiceRepository:
 
 
 async def handle(event: events.Envelope, repo: FakeInvoiceRepository) -> dict:
-    out = await on_invoice_requested(event, Deps(invoices=repo))
+    out = await on_invoice_requested(event, Deps(invoices=repo, store=FakeStore(), now=lambda: NOW))
     assert len(out) == 1
     assert out[0].key == event.payload["invoice_id"]
     body = decoded(out[0])
@@ -97,7 +101,9 @@ async def test_a_missing_or_unsafe_invoice_id_is_a_permanent_error(repo, invoice
     else:
         payload["invoice_id"] = invoice_id
     with pytest.raises(PermanentError, match=r"^payload\.invoice_id must be 1-128 letters"):
-        await on_invoice_requested(requested_event(payload), Deps(invoices=repo))
+        await on_invoice_requested(
+            requested_event(payload), Deps(invoices=repo, store=FakeStore(), now=lambda: NOW)
+        )
     assert repo.saves == []
 
 

@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+import fa3
 from einvoice import events
 from invoice_builder.retail import RetailDeps, on_retail_reserved, series_of
-from tests.support.fakes import FakeInvoiceRepository
+from tests.support.fa3 import text
+from tests.support.fakes import FakeInvoiceRepository, FakeStore
 
 CHAIN = "chain-x"
 SELLER = {
@@ -74,7 +76,11 @@ def repo() -> FakeInvoiceRepository:
 
 def deps(repo, config=None) -> RetailDeps:
     return RetailDeps(
-        invoices=repo, tenants=Tenants(config or chain()), today=lambda: date(2026, 11, 22)
+        invoices=repo,
+        tenants=Tenants(config or chain()),
+        today=lambda: date(2026, 11, 22),
+        store=FakeStore(),
+        now=lambda: datetime(2026, 11, 22, 9, 15, tzinfo=UTC),
     )
 
 
@@ -99,6 +105,23 @@ async def test_issued_in_the_chains_series_with_vat_from_gross(repo) -> None:
     assert invoice["recipients"] == ["ola@example.pl", "faktury@siec.pl"]
     assert invoice["sale_date"] == "2026-11-20" and invoice["issue_date"] == "2026-11-22"
     assert "0042/K1" in invoice["notes"]
+
+
+async def test_its_fa3_xml_is_fp_with_the_number_it_was_given(repo) -> None:
+    d = deps(repo)
+    body = await issue(reserved(), d)
+    [(key, stored)] = d.store.objects.items()
+    xml = stored["body"]
+    assert key == f"{CHAIN}/2026/11/inv-1.fa3.xml" == body["payload"]["fa3"]["s3_key"]
+    assert fa3.validate(xml) == []
+    assert text(xml, "Fa/P_2") == "FV/2026/11/000001"  # not the placeholder it was checked with
+    assert text(xml, "Fa/FP") == "1"
+    assert text(
+        xml,
+        "Fa/DodatkowyOpis/Wartosc",
+    ).startswith("nr 0042/K1 z dnia 20.11.2026")
+    assert text(xml, "Podmiot2/DaneIdentyfikacyjne/NIP") == body["payload"]["buyer"]["nip"]
+    assert text(xml, "Naglowek/DataWytworzeniaFa") == "2026-11-22T09:15:00Z"
 
 
 async def test_numbers_follow_each_other_and_a_redelivery_takes_none(repo) -> None:

@@ -1,4 +1,5 @@
-"""invoice-builder: validates requested invoices, computes VAT and issues them."""
+"""invoice-builder: validates requested invoices, computes VAT and issues them with their
+FA(3) XML."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from functools import partial
 from einvoice import events
 from einvoice.mongo import mongo_client, service_db
 from einvoice.service import run_service
+from einvoice.storage import object_store
 from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from invoice_builder.adapters import MongoInvoices
@@ -21,19 +23,22 @@ SERVICE = "invoice-builder"
 
 async def main(settings: BuilderSettings, stop: asyncio.Event) -> None:
     client = mongo_client(settings)
+    store = object_store(settings)
+    await store.ensure_bucket()
     tenants = TenantDirectory(settings.kafka_bootstrap)
     await tenants.start()
     try:
         invoices = MongoInvoices(service_db(client, SERVICE)["invoices"])
         await invoices.setup()
-        retail = RetailDeps(invoices=invoices, tenants=tenants, today=warsaw_today)
+        retail = RetailDeps(invoices=invoices, tenants=tenants, today=warsaw_today, store=store)
         handlers = {
-            events.INVOICE_REQUESTED: partial(on_invoice_requested, deps=Deps(invoices)),
+            events.INVOICE_REQUESTED: partial(on_invoice_requested, deps=Deps(invoices, store)),
             events.RETAIL_RESERVED: partial(on_retail_reserved, deps=retail),
         }
         await consume(settings, TOPICS, handlers, stop)
     finally:
         await tenants.stop()
+        await store.close()
         await client.close()
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
@@ -11,6 +14,7 @@ from einvoice import events
 from einvoice.bus import Outgoing, PermanentError, emit
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
+from invoice_builder.fa3_xml import Store, build_valid, created_at_of, store_fa3
 from invoice_builder.issuing import Rejection, issue
 
 log = get_logger(__name__)
@@ -28,20 +32,35 @@ class InvoiceRepository(Protocol):
         ...
 
 
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Deps:
     invoices: InvoiceRepository
+    store: Store  # where the FA(3) XML goes
+    now: Callable[[], datetime] = field(default=utc_now)
 
 
 async def on_invoice_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     invoice_id = _invoice_id(event)
     # One write in the common case: the insert itself finds a redelivery (the invoice's id
     # is taken: the stored decision wins) and a number used twice (the unique index).
-    stored = await deps.invoices.save_once(await _decide(event, invoice_id, deps))
-    return [outcome_event(stored, event)]
+    decided, xml = await _decide(event, invoice_id, deps)
+    stored = await deps.invoices.save_once(decided)
+    if stored.get("fa3_created_at") != decided.get("fa3_created_at"):
+        xml = None  # an earlier decision: its XML is rebuilt from it
+    return [await outcome(stored, event, deps.store, xml)]
 
 
-async def _decide(event: events.Envelope, invoice_id: str, deps: Deps) -> dict[str, Any]:
+async def _decide(
+    event: events.Envelope, invoice_id: str, deps: Deps
+) -> tuple[dict[str, Any], bytes | None]:
+    """The decision to store and, for an issued invoice, its validated FA(3) XML."""
     base = {
         "tenant_id": event.tenant_id,
         "invoice_id": invoice_id,
@@ -52,22 +71,45 @@ async def _decide(event: events.Envelope, invoice_id: str, deps: Deps) -> dict[s
         request = events.parse_payload(event, events.InvoiceRequested)
     except ValidationError as exc:
         reasons = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:20]]
-        return base | {
+        rejected = {
             "status": "rejected",
             "number": _text_or_none(event.payload.get("number")),
             "reasons": reasons,
         }
+        return base | rejected, None
     base |= {"number": request.number, "batch_id": request.batch_id}
-    result = issue(request)
+    now = deps.now()
+    result = issue(request, today=now.astimezone(WARSAW).date())
     if isinstance(result, Rejection):
-        return base | {"status": "rejected", "reasons": result.reasons}
-    return base | {"status": "issued", "invoice": result.model_dump(mode="json")}
+        return base | {"status": "rejected", "reasons": result.reasons}, None
+    created_at = created_at_of(now)
+    xml = build_valid(result, created_at)
+    if isinstance(xml, list):
+        return base | {"status": "rejected", "reasons": xml}, None
+    issued = {"status": "issued", "invoice": result.model_dump(mode="json")}
+    return base | issued | {"fa3_created_at": created_at}, xml
 
 
-def outcome_event(stored: dict[str, Any], cause: events.Envelope) -> Outgoing:
+async def outcome(
+    stored: dict[str, Any], cause: events.Envelope, store: Store, xml: bytes | None = None
+) -> Outgoing:
+    """The stored decision's outcome event; an issued invoice's FA(3) XML is stored first
+    (a decision from before FA(3) was made, without `fa3_created_at`, has none)."""
+    fa3 = None
+    if stored["status"] == "issued" and (created_at := stored.get("fa3_created_at")):
+        invoice = events.InvoiceIssued.model_validate(stored["invoice"])
+        fa3 = await store_fa3(store, stored["tenant_id"], invoice, created_at, xml)
+    return outcome_event(stored, cause, fa3)
+
+
+def outcome_event(
+    stored: dict[str, Any], cause: events.Envelope, fa3: events.Fa3Document | None = None
+) -> Outgoing:
     invoice_id = stored["invoice_id"]
     if stored["status"] == "issued":
-        payload: events.EventModel = events.InvoiceIssued.model_validate(stored["invoice"])
+        payload: events.EventModel = events.InvoiceIssued.model_validate(
+            stored["invoice"] | ({"fa3": fa3.model_dump(mode="json")} if fa3 else {})
+        )
         event_type = events.INVOICE_ISSUED
     else:
         STAGE_FAILURES.labels("invoice-builder", "issue", "invalid").inc()

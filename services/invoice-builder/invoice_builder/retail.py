@@ -8,14 +8,15 @@ then takes the next number of the chain's series, so a rejected request never us
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from einvoice import events
 from einvoice.bus import Outgoing
-from invoice_builder.handlers import InvoiceRepository, outcome_event
+from invoice_builder.fa3_xml import Store, build_valid, created_at_of
+from invoice_builder.handlers import InvoiceRepository, outcome, utc_now
 from invoice_builder.issuing import Rejection, issue
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -40,6 +41,8 @@ class RetailDeps:
     invoices: NumberedInvoices
     tenants: Tenants
     today: Callable[[], date]
+    store: Store  # where the FA(3) XML goes
+    now: Callable[[], datetime] = field(default=utc_now)
 
 
 def series_of(template: str, issued: date) -> tuple[str, Callable[[int], str]]:
@@ -56,7 +59,7 @@ async def on_retail_reserved(event: events.Envelope, deps: RetailDeps) -> list[O
     stored = await deps.invoices.get(event.tenant_id, reserved.invoice_id)
     if stored is None:
         stored = await _decide(event, reserved, deps)
-    return [outcome_event(stored, event)]
+    return [await outcome(stored, event, deps.store)]
 
 
 async def _decide(
@@ -107,8 +110,17 @@ async def _decide(
             "recipients": recipients,
         }
     )
+    # Validated with the placeholder number; the XML is built again once numbered.
+    created_at = created_at_of(deps.now())
+    xml = build_valid(invoice, created_at)
+    if isinstance(xml, list):
+        return base | {"status": "rejected", "reasons": xml}
     series, number_of = series_of(chain.invoice_series, issued_on)
-    record = base | {"status": "issued", "invoice": invoice.model_dump(mode="json")}
+    record = base | {
+        "status": "issued",
+        "invoice": invoice.model_dump(mode="json"),
+        "fa3_created_at": created_at,
+    }
     return await deps.invoices.issue_numbered(record, series, number_of)
 
 
