@@ -13,6 +13,7 @@ from lxml import etree
 
 import fa3
 from tests.support import ROOT
+from tests.support.builders import SELLER_NIP, issued_invoice
 from tests.support.fa3_sample import fa3_invoice
 from tests.support.ksef import (
     OAEP,
@@ -134,6 +135,57 @@ def test_an_online_session_end_to_end(ksef_sim: Simulator) -> None:
     refused = client.send(session, client.invoice_body(fa3_invoice(SELLER, number(), today())))
     assert refused.status_code == 400
     assert refused.json()["exception"]["exceptionDetailList"][0]["exceptionCode"] == 21180
+
+
+def test_an_invoice_from_fa3_build_is_registered(ksef_sim: Simulator) -> None:
+    day = today().isoformat()
+    payment = {"method": "przelew", "due_date": (today() + timedelta(days=14)).isoformat()}
+    invoice = issued_invoice(number=number(), issue_date=day, sale_date=day, payment=payment)
+    xml = fa3.build(invoice, created_at=datetime.now(WARSAW))
+    client, session = client_in_session(ksef_sim, SELLER_NIP)
+    status = client.submit(session, xml)
+    assert status["status"]["code"] == 200, status
+    assert ksef_number_ok(status["ksefNumber"])
+    assert status["invoiceNumber"] == invoice.number
+
+
+def test_a_session_key_that_does_not_decrypt_refuses_invoices(ksef_sim: Simulator) -> None:
+    client = KsefClient(ksef_sim.base_url)
+    client.authenticate(seed_token(ksef_sim, SELLER), SELLER)
+    body = {
+        "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
+        "encryption": {
+            "encryptedSymmetricKey": base64.b64encode(secrets.token_bytes(256)).decode(),
+            "initializationVector": base64.b64encode(client.iv).decode(),
+        },
+    }
+    headers = client.auth_headers()
+    opened = client.call("POST", "/sessions/online", "/sessions/online", json=body, headers=headers)
+    session = opened.json()["referenceNumber"]
+    state = client.call(
+        "GET", f"/sessions/{session}", "/sessions/{referenceNumber}", headers=headers
+    ).json()
+    assert state["status"]["code"] == 415
+    refused = client.send(session, client.invoice_body(fa3_invoice(SELLER, number(), today())))
+    assert refused.json()["exception"]["exceptionDetailList"][0]["exceptionCode"] == 21180
+
+
+def test_an_unknown_public_key_id_is_21470(ksef_sim: Simulator) -> None:
+    client = KsefClient(ksef_sim.base_url)
+    client.authenticate(seed_token(ksef_sim, SELLER), SELLER)
+    body = {
+        "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
+        "encryption": {
+            "encryptedSymmetricKey": base64.b64encode(secrets.token_bytes(256)).decode(),
+            "initializationVector": base64.b64encode(client.iv).decode(),
+            "publicKeyId": base64.b64encode(bytes(32)).decode(),
+        },
+    }
+    refused = client.call(
+        "POST", "/sessions/online", "/sessions/online", json=body, headers=client.auth_headers()
+    )
+    assert refused.status_code == 400
+    assert refused.json()["exception"]["exceptionDetailList"][0]["exceptionCode"] == 21470
 
 
 def test_the_refresh_token_gives_a_working_access_token(ksef_sim: Simulator) -> None:

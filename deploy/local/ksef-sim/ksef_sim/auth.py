@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from .deps import Sim, SimDep, bearer, grant_of
-from .errors import INPUT_INVALID, KsefError, Unauthorized
+from .errors import KsefError, Unauthorized, invalid_input
 from .models import KsefTokenAuthRequest
 from .numbers import reference_number
 from .store import AuthOperation, Challenge, Grant
@@ -188,7 +188,7 @@ async def refresh(request: Request, sim: SimDep) -> JSONResponse:
     grant = grant_of(sim, request, "refresh")
     operation = sim.store.auth(grant.auth_reference)
     if operation is None:
-        raise KsefError(INPUT_INVALID, "Błąd walidacji danych wejściowych.")
+        raise invalid_input()
     operation.last_refresh = sim.now()
     access = _grant(sim, operation, "access", timedelta(minutes=sim.settings.access_token_minutes))
     return JSONResponse({"accessToken": _info(access)})

@@ -29,6 +29,11 @@ class KsefError(Exception):
         self.details = list(details)
 
 
+def invalid_input(*details: str) -> KsefError:
+    """21405, the API's answer to input it does not accept."""
+    return KsefError(INPUT_INVALID, "Błąd walidacji danych wejściowych.", *details)
+
+
 class Unauthorized(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

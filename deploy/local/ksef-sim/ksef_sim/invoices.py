@@ -22,7 +22,7 @@ from lxml import etree
 
 import fa3
 
-from .errors import KsefError
+from .errors import KsefError, invalid_input
 from .models import SendInvoiceRequest
 from .numbers import ksef_number, nip_checksum_ok, technical_part
 from .store import Invoice, OnlineSession, Store
@@ -41,9 +41,7 @@ def encrypted_content(body: SendInvoiceRequest) -> bytes:
     try:
         content = base64.b64decode(body.encrypted_invoice_content, validate=True)
     except (ValueError, binascii.Error) as exc:
-        raise KsefError(
-            21405, "Błąd walidacji danych wejściowych.", f"encryptedInvoiceContent: {exc}"
-        ) from exc
+        raise invalid_input(f"encryptedInvoiceContent: {exc}") from exc
     if len(content) != body.encrypted_invoice_size:
         raise KsefError(
             21402,

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from .deps import AccessDep, Sim, SimDep
-from .errors import INPUT_INVALID, KsefError, TooManyRequests
+from .errors import KsefError, TooManyRequests, invalid_input
 from .invoices import encrypted_content, record, verify
 from .models import OpenOnlineSessionRequest, SendInvoiceRequest
 from .numbers import reference_number
@@ -64,9 +64,7 @@ def _b64(value: str, name: str) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (ValueError, binascii.Error) as exc:
-        raise KsefError(
-            INPUT_INVALID, "Błąd walidacji danych wejściowych.", f"{name}: {exc}"
-        ) from exc
+        raise invalid_input(f"{name}: {exc}") from exc
 
 
 @router.post("", status_code=201)
@@ -76,9 +74,7 @@ async def open_session(
     limit(sim, request, "onlineSession", grant.nip)
     form = (body.form_code.system_code, body.form_code.schema_version, body.form_code.value)
     if form != FA3:
-        raise KsefError(
-            INPUT_INVALID,
-            "Błąd walidacji danych wejściowych.",
+        raise invalid_input(
             f"formCode {form}: the simulator accepts FA (3) 1-0E FA only.",
         )
     key_id = body.encryption.public_key_id
@@ -90,9 +86,7 @@ async def open_session(
         )
     iv = _b64(body.encryption.initialization_vector, "initializationVector")
     if len(iv) != 16:
-        raise KsefError(
-            INPUT_INVALID,
-            "Błąd walidacji danych wejściowych.",
+        raise invalid_input(
             "initializationVector: 16 bytes expected.",
         )
     try:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 
 from . import upo
 from .deps import AccessDep, Sim, SimDep
-from .errors import INPUT_INVALID, KsefError
+from .errors import invalid_input
 from .invoices import b64_sha256
 from .sessions import limit, session_of
 from .store import Invoice, OnlineSession
@@ -135,9 +135,7 @@ async def list_invoices(
 def invoice_of(sim: Sim, session: OnlineSession, reference: str) -> Invoice:
     invoice = sim.store.invoice(reference)
     if invoice is None or invoice.session_reference != session.reference_number:
-        raise KsefError(
-            INPUT_INVALID,
-            "Błąd walidacji danych wejściowych.",
+        raise invalid_input(
             f"Faktura o numerze referencyjnym {reference} nie została odnaleziona.",
         )
     return invoice
@@ -166,9 +164,7 @@ def upo_response(sim: Sim, session: OnlineSession, invoices: list[Invoice]) -> R
 
 def registered(sim: Sim, invoice: Invoice) -> Invoice:
     if not _ready(sim, invoice) or not invoice.ksef_number:
-        raise KsefError(
-            INPUT_INVALID,
-            "Błąd walidacji danych wejściowych.",
+        raise invalid_input(
             f"UPO faktury {invoice.reference_number} nie jest dostępne.",
         )
     return invoice
@@ -198,18 +194,14 @@ async def invoice_upo_by_ksef_number(
     for invoice in _invoices(sim, session):
         if invoice.ksef_number == ksefNumber and _ready(sim, invoice):
             return upo_response(sim, session, [invoice])
-    raise KsefError(
-        INPUT_INVALID,
-        "Błąd walidacji danych wejściowych.",
+    raise invalid_input(
         f"Faktura o numerze KSeF {ksefNumber} nie została odnaleziona w sesji.",
     )
 
 
 def session_upo(sim: Sim, session: OnlineSession, upo_reference: str) -> Response:
     if session_status(sim, session)[0] != 200 or session.upo_reference != upo_reference:
-        raise KsefError(
-            INPUT_INVALID,
-            "Błąd walidacji danych wejściowych.",
+        raise invalid_input(
             f"UPO {upo_reference} nie zostało odnalezione.",
         )
     return upo_response(
