@@ -166,3 +166,10 @@ def test_an_issue_date_after_today_in_poland_is_rejected() -> None:
         "an invoice dated after it receives it"
     ]
     assert isinstance(issue(request, today=date(2025, 2, 1)), events.InvoiceIssued)
+
+
+def test_a_nip_with_no_tax_offices_code_is_rejected_although_its_checksum_is_right() -> None:
+    buyer = BUSINESS_BUYER | {"nip": "2004144949"}  # checksum right, "00" after the 2
+    assert reasons_of(buyer=buyer) == [
+        "buyer.nip '2004144949' is not a NIP: its first three digits are no tax office's code"
+    ]

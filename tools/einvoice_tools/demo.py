@@ -29,7 +29,8 @@ _STREETS = ["ul. Słoneczna", "ul. Żeromskiego", "al. Kościuszki", "ul. Łąko
 def valid_nip(rng: random.Random) -> str:
     while True:
         candidate = f"{rng.randint(100, 999)}{rng.randint(0, 9999999):07d}"
-        if nip_checksum.is_valid(candidate):
+        # FA(3)'s NIP pattern: the tax office's code never has "00" after its first digit
+        if nip_checksum.is_valid(candidate) and candidate[1:3] != "00":
             return candidate
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from stdnum.exceptions import InvalidChecksum, ValidationError
 from stdnum.pl import nip as stdnum_nip
 
 from einvoice.events import Party
+
+# FA(3)'s `TNrNIP` pattern: the first three digits are a tax office's code, which never
+# starts with 0 nor has 0 as both its second and third digit, whatever the checksum says.
+_TAX_OFFICE = re.compile(r"[1-9]((\d[1-9])|([1-9]\d))\d{7}")
 
 
 def normalize_nip(value: str) -> str:
@@ -19,13 +25,19 @@ def normalize_nip(value: str) -> str:
 def check_nip(field: str, value: str, reasons: list[str]) -> str | None:
     """Validate a NIP; return its 10 digits, or None after appending the reason."""
     try:
-        return normalize_nip(value)
+        nip = normalize_nip(value)
     except InvalidChecksum:
         reasons.append(f"{field} {value!r} fails the NIP checksum")
     except ValidationError:
         reasons.append(
             f"{field} {value!r} is not a NIP: expected 10 digits, optionally with a 'PL' "
             "prefix, dashes or spaces"
+        )
+    else:
+        if _TAX_OFFICE.fullmatch(nip):
+            return nip
+        reasons.append(
+            f"{field} {value!r} is not a NIP: its first three digits are no tax office's code"
         )
     return None
 
