@@ -342,6 +342,13 @@ def test_a_duplicate_is_440_with_the_original(ksef_sim: Simulator) -> None:
         "originalKsefNumber": first["ksefNumber"],
     }
     assert "ksefNumber" not in second
+    failed = client.call(
+        "GET",
+        f"/sessions/{session}/invoices/failed",
+        "/sessions/{referenceNumber}/invoices/failed",
+        headers=client.auth_headers(),
+    ).json()
+    assert [i["referenceNumber"] for i in failed["invoices"]] == [second["referenceNumber"]]
 
 
 def test_a_future_issue_date_is_450(ksef_sim: Simulator) -> None:

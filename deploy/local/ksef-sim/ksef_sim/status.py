@@ -112,24 +112,50 @@ async def get_session(
     return body
 
 
+PageSize = Annotated[int, Query(ge=10, le=1000)]
+Continuation = Annotated[str | None, Header(alias="x-continuation-token")]
+
+
+def _page(
+    sim: Sim, session: OnlineSession, invoices: list[Invoice], size: int, token: str | None
+) -> dict[str, Any]:
+    """One page of invoice statuses; the continuation token is the next page's offset."""
+    start = int(token) if token and token.isdigit() else 0
+    page = invoices[start : start + size]
+    body: dict[str, Any] = {"invoices": [invoice_status(sim, session, i) for i in page]}
+    if start + size < len(invoices):
+        body["continuationToken"] = str(start + size)
+    return body
+
+
 @router.get("/{referenceNumber}/invoices")
 async def list_invoices(
     referenceNumber: str,
     request: Request,
     sim: SimDep,
     grant: AccessDep,
-    pageSize: Annotated[int, Query(ge=10, le=1000)] = 10,
-    continuation: Annotated[str | None, Header(alias="x-continuation-token")] = None,
+    pageSize: PageSize = 10,
+    continuation: Continuation = None,
 ) -> dict[str, Any]:
     limit(sim, request, "sessionInvoiceList", grant.nip)
     session = session_of(sim, grant, referenceNumber)
-    start = int(continuation) if continuation and continuation.isdigit() else 0
-    invoices = _invoices(sim, session)
-    page = invoices[start : start + pageSize]
-    body: dict[str, Any] = {"invoices": [invoice_status(sim, session, invoice) for invoice in page]}
-    if start + pageSize < len(invoices):
-        body["continuationToken"] = str(start + pageSize)
-    return body
+    return _page(sim, session, _invoices(sim, session), pageSize, continuation)
+
+
+# Declared before `/invoices/{invoiceReferenceNumber}`, which would otherwise take "failed".
+@router.get("/{referenceNumber}/invoices/failed")
+async def list_failed_invoices(
+    referenceNumber: str,
+    request: Request,
+    sim: SimDep,
+    grant: AccessDep,
+    pageSize: PageSize = 10,
+    continuation: Continuation = None,
+) -> dict[str, Any]:
+    limit(sim, request, "sessionInvoiceList", grant.nip)
+    session = session_of(sim, grant, referenceNumber)
+    failed = [i for i in _invoices(sim, session) if _ready(sim, i) and i.status_code >= 400]
+    return _page(sim, session, failed, pageSize, continuation)
 
 
 def invoice_of(sim: Sim, session: OnlineSession, reference: str) -> Invoice:
