@@ -61,6 +61,9 @@ def test_sending_over_the_limit_is_429_with_retry_after(strict_sim: Simulator) -
     assert refused.status_code == 429, [a.status_code for a in answers]
     assert int(refused.headers["Retry-After"]) >= 1
     assert refused.json()["status"]["code"] == 429
+    as_problem = client.send(session, body, headers={"X-Error-Format": "problem-details"})
+    assert as_problem.status_code == 429 and int(as_problem.headers["Retry-After"]) >= 1
+    assert as_problem.json()["status"] == 429
     accepted = len(answers) - 1
     assert all(a.status_code == 202 for a in answers[:-1])
     listed = client.call(

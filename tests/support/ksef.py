@@ -214,13 +214,15 @@ class KsefClient:
             "encryptedInvoiceContent": base64.b64encode(encrypted).decode(),
         }
 
-    def send(self, session: str, body: dict[str, Any]) -> httpx.Response:
+    def send(
+        self, session: str, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         return self.call(
             "POST",
             f"/sessions/online/{session}/invoices",
             "/sessions/online/{referenceNumber}/invoices",
             json=body,
-            headers=self.auth_headers(),
+            headers=self.auth_headers() | (headers or {}),
         )
 
     def invoice_status(self, session: str, invoice: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Errors in the API's documented shapes.
 
-A 400 is an `ExceptionResponse` (`exception.exceptionDetailList[].exceptionCode`), or a
-`BadRequestProblemDetails` when the request says `X-Error-Format: problem-details`; 401 and
-403 are always problem details, as the OpenAPI declares them.
+A 400 is an `ExceptionResponse` (`exception.exceptionDetailList[].exceptionCode`) and a 429
+a `TooManyRequestsResponse`, or both problem details when the request says
+`X-Error-Format: problem-details`; 401 and 403 are always problem details, as the OpenAPI
+declares them.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def _wants_problem_details(request: Request) -> bool:
+    return request.headers.get("X-Error-Format", "").lower() == "problem-details"
+
+
 def _problem(status: int, title: str, request: Request, **extra: Any) -> JSONResponse:
     body = {"title": title, "status": status, "instance": request.url.path}
     body |= {"timestamp": now_iso(), "traceId": secrets.token_hex(8)} | extra
@@ -65,7 +70,7 @@ def _problem(status: int, title: str, request: Request, **extra: Any) -> JSONRes
 
 
 def bad_request(request: Request, code: int, description: str, details: list[str]) -> JSONResponse:
-    if request.headers.get("X-Error-Format", "").lower() == "problem-details":
+    if _wants_problem_details(request):
         errors = [{"code": code, "description": description, "details": details}]
         return _problem(400, "Bad Request", request, detail=description, errors=errors)
     entry = {"exceptionCode": code, "exceptionDescription": description, "details": details}
@@ -104,8 +109,12 @@ async def on_forbidden(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_too_many(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TooManyRequests)
-    status = {"code": 429, "description": "Too Many Requests", "details": [exc.detail]}
     headers = {"Retry-After": str(exc.retry_after)}
+    if _wants_problem_details(request):
+        answer = _problem(429, "Too Many Requests", request, detail=exc.detail)
+        answer.headers.update(headers)
+        return answer
+    status = {"code": 429, "description": "Too Many Requests", "details": [exc.detail]}
     return JSONResponse({"status": status}, status_code=429, headers=headers)
 
 
