@@ -149,21 +149,20 @@ def test_an_invoice_from_fa3_build_is_registered(ksef_sim: Simulator) -> None:
     assert status["invoiceNumber"] == invoice.number
 
 
-def test_a_session_key_that_does_not_decrypt_refuses_invoices(ksef_sim: Simulator) -> None:
-    client = KsefClient(ksef_sim.base_url)
-    client.authenticate(seed_token(ksef_sim, SELLER), SELLER)
-    body = {
-        "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-        "encryption": {
-            "encryptedSymmetricKey": base64.b64encode(secrets.token_bytes(256)).decode(),
-            "initializationVector": base64.b64encode(client.iv).decode(),
-        },
+def signed_in_with_a_foreign_key(sim: Simulator) -> tuple[KsefClient, dict[str, str]]:
+    """A signed-in client, and an `encryption` whose key was not encrypted for the simulator."""
+    client = KsefClient(sim.base_url)
+    client.authenticate(seed_token(sim, SELLER), SELLER)
+    return client, client.encryption() | {
+        "encryptedSymmetricKey": base64.b64encode(secrets.token_bytes(256)).decode()
     }
-    headers = client.auth_headers()
-    opened = client.call("POST", "/sessions/online", "/sessions/online", json=body, headers=headers)
-    session = opened.json()["referenceNumber"]
+
+
+def test_a_session_key_that_does_not_decrypt_refuses_invoices(ksef_sim: Simulator) -> None:
+    client, encryption = signed_in_with_a_foreign_key(ksef_sim)
+    session = client.request_session(encryption).json()["referenceNumber"]
     state = client.call(
-        "GET", f"/sessions/{session}", "/sessions/{referenceNumber}", headers=headers
+        "GET", f"/sessions/{session}", "/sessions/{referenceNumber}", headers=client.auth_headers()
     ).json()
     assert state["status"]["code"] == 415
     refused = client.send(session, client.invoice_body(fa3_invoice(SELLER, number(), today())))
@@ -171,19 +170,9 @@ def test_a_session_key_that_does_not_decrypt_refuses_invoices(ksef_sim: Simulato
 
 
 def test_an_unknown_public_key_id_is_21470(ksef_sim: Simulator) -> None:
-    client = KsefClient(ksef_sim.base_url)
-    client.authenticate(seed_token(ksef_sim, SELLER), SELLER)
-    body = {
-        "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-        "encryption": {
-            "encryptedSymmetricKey": base64.b64encode(secrets.token_bytes(256)).decode(),
-            "initializationVector": base64.b64encode(client.iv).decode(),
-            "publicKeyId": base64.b64encode(bytes(32)).decode(),
-        },
-    }
-    refused = client.call(
-        "POST", "/sessions/online", "/sessions/online", json=body, headers=client.auth_headers()
-    )
+    client, encryption = signed_in_with_a_foreign_key(ksef_sim)
+    unknown = base64.b64encode(bytes(32)).decode()
+    refused = client.request_session(encryption | {"publicKeyId": unknown})
     assert refused.status_code == 400
     assert refused.json()["exception"]["exceptionDetailList"][0]["exceptionCode"] == 21470
 

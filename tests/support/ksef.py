@@ -188,18 +188,25 @@ class KsefClient:
         self.access_token = tokens["accessToken"]["token"]
         return tokens
 
-    def open_session(self) -> str:
+    def encryption(self) -> dict[str, str]:
+        """The session key encrypted with the simulator's public key, and the IV."""
         encrypted_key = self.public_key("SymmetricKeyEncryption").encrypt(self.key, OAEP)
+        return {
+            "encryptedSymmetricKey": base64.b64encode(encrypted_key).decode(),
+            "initializationVector": base64.b64encode(self.iv).decode(),
+        }
+
+    def request_session(self, encryption: dict[str, str]) -> httpx.Response:
         body = {
             "formCode": {"systemCode": "FA (3)", "schemaVersion": "1-0E", "value": "FA"},
-            "encryption": {
-                "encryptedSymmetricKey": base64.b64encode(encrypted_key).decode(),
-                "initializationVector": base64.b64encode(self.iv).decode(),
-            },
+            "encryption": encryption,
         }
-        response = self.call(
+        return self.call(
             "POST", "/sessions/online", "/sessions/online", json=body, headers=self.auth_headers()
         )
+
+    def open_session(self) -> str:
+        response = self.request_session(self.encryption())
         assert response.status_code == 201, response.text
         reference: str = response.json()["referenceNumber"]
         return reference
