@@ -17,6 +17,7 @@ from einvoice.events import (
     Party,
     Payment,
     Totals,
+    VatExemption,
     VatSummaryRow,
 )
 
@@ -86,6 +87,7 @@ def make_invoice(**changes: object) -> InvoiceIssued:
             method="przelew", due_date=date(2024, 2, 14), bank_account="61109010140000071219812874"
         ),
         notes="Zażółć gęślą jaźń. ZAŻÓŁĆ GĘŚLĄ JAŹŃ.",
+        exemption=VatExemption(basis="act", text="art. 43 ust. 1 pkt 22 ustawy o VAT"),
     )
     return invoice.model_copy(update=changes) if changes else invoice
 

@@ -207,6 +207,8 @@ def facts(invoice: InvoiceIssued) -> list[str]:
         found.append(f"Termin płatności: {invoice.payment.due_date.isoformat()}")
     if invoice.payment.bank_account:
         found.append(f"Numer rachunku: {format_bank_account(invoice.payment.bank_account)}")
+    if invoice.exemption:
+        found.append(f"Podstawa zwolnienia z VAT: {invoice.exemption.text}")
     if invoice.notes:
         found.append(f"Uwagi: {invoice.notes}")
     return [flat(f) for f in found]

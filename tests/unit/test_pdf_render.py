@@ -125,6 +125,7 @@ def test_payment_and_notes(text: str) -> None:
     assert "Termin płatności: 2024-02-14" in t
     assert "Numer rachunku: 61 1090 1014 0000 0712 1981 2874" in t
     assert "Uwagi: Zażółć gęślą jaźń." in t
+    assert "Podstawa zwolnienia z VAT: art. 43 ust. 1 pkt 22 ustawy o VAT" in t
 
 
 @pytest.mark.parametrize("letter", list("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ"))

@@ -15,7 +15,8 @@ The layout:
   under a repeated header;
 * the closing block - payment, VAT summary per rate with "Razem", "Do zapłaty" and
   "Słownie" - measured first and never split: it moves to a new page as a whole;
-* notes ("Uwagi:"), wrapped, and the footer "Faktura VAT nr … / Strona X z Y" on every page.
+* the exemption's legal basis ("Podstawa zwolnienia z VAT:") and the notes ("Uwagi:"),
+  wrapped, and the footer "Faktura VAT nr … / Strona X z Y" on every page.
 
 All strings come from `invoice_pdf.view.invoice_view`, which formats them with
 `invoice_pdf.render`'s filters, so the text layer matches the HTML template's.
@@ -481,8 +482,8 @@ def _nothing(*args: Any, **kwargs: Any) -> None:
     return None
 
 
-def _notes(p: _Page, notes: str, y: float) -> None:
-    label = "Uwagi: "
+def _notes(p: _Page, notes: str, y: float, label: str = "Uwagi: ") -> float:
+    """`label` in bold and `notes` wrapped beside and under it; returns the last line's y."""
     indent = p.width(label, 7.5, bold=True)
     first, *rest = p.wrap(notes, 7.5, WIDTH - indent) or [""]
     # the first line beside the label, the others under it at full width
@@ -500,6 +501,7 @@ def _notes(p: _Page, notes: str, y: float) -> None:
         t.setFont(p.regular, 7.5)
         t.textOut(part)
         p.c.drawText(t)
+    return y
 
 
 def render_invoice_pdf_drawn(invoice: InvoiceIssued, branding: Branding | None = None) -> bytes:
@@ -550,6 +552,8 @@ def render_invoice_pdf_drawn(invoice: InvoiceIssued, branding: Branding | None =
         canvas.showPage()
         y = TOP + 10
     y = _closing(p, view, y, primary, accent, draw=True)
+    if view["exemption"]:
+        y = _notes(p, view["exemption"], y + 4, "Podstawa zwolnienia z VAT: ")
     if view["notes"]:
         _notes(p, view["notes"], y + 4)
     canvas.showPage()

@@ -97,5 +97,6 @@ def invoice_view(invoice: InvoiceIssued, branding: Branding | None = None) -> di
             if invoice.receipt
             else None
         ),
+        "exemption": invoice.exemption.text if invoice.exemption else None,
         "notes": invoice.notes,
     }
