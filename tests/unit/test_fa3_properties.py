@@ -1,5 +1,6 @@
 """Property-based (hypothesis): any invoice invoice-builder issues becomes valid FA(3) XML
-whose total (P_15) and per-rate sums (P_13_x, P_14_x) are the invoice's own."""
+whose total (P_15) and per-rate sums (P_13_x, P_14_x) are the invoice's own, and the ones
+its PDF prints."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 import fa3
 from einvoice import events
 from invoice_builder.issuing import issue
+from invoice_pdf.render import format_money
+from invoice_pdf.view import invoice_view
 from tests.support.builders import request_payload
 from tests.support.fa3 import BUSINESS_BUYER, CREATED_AT, EXEMPTION, JST_UNIT, amount
 
@@ -41,6 +44,11 @@ lines = st.fixed_dictionaries(
         "vat_rate": st.sampled_from(list(SUMS)),
     }
 )
+
+
+def as_printed(value: Decimal | None) -> str:
+    assert value is not None
+    return format_money(value)
 
 
 @st.composite
@@ -92,3 +100,10 @@ def test_every_issued_invoice_is_valid_fa3_with_its_own_totals(payload: dict[str
         if vat_field:
             assert amount(xml, f"Fa/{vat_field}") == (row.vat if row else None)
     assert fa3.build(result, created_at=CREATED_AT) == xml
+    pdf = invoice_view(result)  # what both PDF layouts print
+    assert pdf["totals"]["gross"] == as_printed(amount(xml, "Fa/P_15"))
+    printed = {row["vat_rate"]: row for row in pdf["vat_summary"]}
+    assert len(printed) == len(summary)
+    for row in printed.values():
+        rate = {"23%": "23", "8%": "8", "5%": "5", "0%": "0"}.get(row["vat_rate"], row["vat_rate"])
+        assert row["net"] == as_printed(amount(xml, f"Fa/{SUMS[rate][0]}"))
