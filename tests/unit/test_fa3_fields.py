@@ -91,6 +91,7 @@ def test_the_new_fields_are_carried_onto_the_issued_invoice() -> None:
     assert invoice.billing_period == events.BillingPeriod(
         start=date(2025, 1, 1), end=date(2025, 1, 31)
     )
+    assert invoice.sale_date == date(2025, 1, 31)  # the period's end, for the PDF
     assert invoice.exemption == events.VatExemption.model_validate(EXEMPTION)
     assert invoice.split_payment and invoice.buyer_jst and not invoice.buyer_vat_group
     assert invoice.buyer_unit is not None and invoice.buyer_unit.nip == BUYER_NIP  # normalised

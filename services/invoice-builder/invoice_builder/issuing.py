@@ -136,7 +136,9 @@ def issue(
         batch_id=request.batch_id,
         number=request.number,
         issue_date=request.issue_date,
-        sale_date=request.sale_date,
+        # A billing period's end is the day the service was completed: the sale date the
+        # PDF prints (FA(3) writes the period, `OkresFa`, instead).
+        sale_date=request.sale_date or (period.end if (period := request.billing_period) else None),
         price_basis=request.price_basis,
         currency=request.currency,
         seller=with_nip(request.seller, seller_nip),
