@@ -18,7 +18,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from pymongo import MongoClient
 
-pytestmark = pytest.mark.integration
+# The session's `stack` fixture starts what is not running (and stops only that).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("stack")]
 
 HOST = "127.0.0.1"
 KAFKA_PORT = 9092
@@ -27,6 +28,7 @@ S3_ENDPOINT = f"http://{HOST}:8333"
 MONGO_URI = f"mongodb://{HOST}:27017"
 SMTP_PORT = 1025
 MAILDEV_URL = f"http://{HOST}:1080"
+KSEF_URL = f"http://{HOST}:8088/v2"
 S3_ACCESS_KEY = os.environ.get("S3_ACCESS_KEY") or "einvoice"
 S3_SECRET_KEY = os.environ.get("S3_SECRET_KEY") or "einvoice-secret"
 
@@ -105,3 +107,10 @@ def test_maildev_rest_lists_messages() -> None:
     response = httpx.get(f"{MAILDEV_URL}/email", timeout=5)
     assert response.status_code == 200
     assert isinstance(response.json(), list)
+
+
+def test_the_ksef_simulator_serves_its_public_key_certificates() -> None:
+    found = httpx.get(f"{KSEF_URL}/security/public-key-certificates", timeout=5)
+    assert found.status_code == 200
+    usages = {usage for cert in found.json() for usage in cert["usage"]}
+    assert usages == {"KsefTokenEncryption", "SymmetricKeyEncryption"}

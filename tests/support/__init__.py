@@ -34,7 +34,13 @@ STACK_SCRIPT = ROOT / "deploy" / "local" / "stack.py"
 LAUNCHER_SCRIPT = ROOT / "deploy" / "local" / "launcher.py"
 GATEWAY = "http://127.0.0.1:8000"
 MAILDEV = "http://127.0.0.1:1080"
-STACK_PORTS = {"kafka": 9092, "seaweedfs": 8333, "secantusdb": 27017, "maildev": 1080}
+STACK_PORTS = {
+    "kafka": 9092,
+    "seaweedfs": 8333,
+    "secantusdb": 27017,
+    "maildev": 1080,
+    "ksef": 8088,
+}
 
 T = TypeVar("T")
 

@@ -1,10 +1,11 @@
-"""The four parts of the local stack, their ports and how long each may take to answer."""
+"""The parts of the local stack, their ports and how long each may take to answer."""
 
 from __future__ import annotations
 
 import os
 
 from .kafka import Kafka
+from .ksef import KsefSimulator
 from .maildev import MailDev
 from .part import Part
 from .paths import HOST
@@ -48,6 +49,13 @@ PARTS: list[Part] = [
         "maildev",
         _timeout(60),
         extra_ports=(1025,),
+    ),
+    KsefSimulator(
+        "ksef",
+        8088,
+        f"http://{HOST}:8088/v2 (KSeF 2.0 simulator)",
+        "ksef_sim",
+        _timeout(60),
     ),
 ]
 
