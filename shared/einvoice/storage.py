@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import boto3
 import obstore
@@ -28,11 +28,41 @@ from obstore.exceptions import (
 from obstore.store import S3Store
 from pydantic import SecretStr
 
-from einvoice.bus import TransientError
+from einvoice import events
+from einvoice.bus import PermanentError, TransientError
 from einvoice.settings import Settings
 
 if TYPE_CHECKING:  # obstore declares it in its stubs only
     from obstore.store import S3Config
+
+
+class Objects(Protocol):
+    """What the services that write an invoice's objects need of the store (`ObjectStore`
+    in production, a fake in unit tests)."""
+
+    bucket: str
+
+    async def head(self, key: str) -> dict[str, Any] | None: ...
+
+    async def put(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        metadata: dict[str, str],
+        *,
+        only_new: bool = False,
+    ) -> bool: ...
+
+
+def invoice_key(tenant_id: str, invoice: events.InvoiceIssued, suffix: str) -> str:
+    """Where one of an invoice's objects lives: `<tenant>/<YYYY>/<MM>/<invoice_id>.<suffix>`
+    (issue date), deterministic, so a redelivery finds the object it wrote. Its parts are
+    checked, so no id can reach into another tenant's keys."""
+    for name, value in (("tenant_id", tenant_id), ("invoice_id", invoice.invoice_id)):
+        if why := events.unsafe_id(value):
+            raise PermanentError(f"{name} {why}")
+    return f"{tenant_id}/{invoice.issue_date:%Y/%m}/{invoice.invoice_id}.{suffix}"
 
 
 def s3_client(settings: Settings) -> Any:

@@ -18,7 +18,7 @@ from invoice_builder.handlers import Deps, on_invoice_requested
 from invoice_builder.retail import RetailDeps, on_retail_reserved, warsaw_today
 from invoice_builder.topics import TOPICS
 
-SERVICE = "invoice-builder"
+SERVICE = TOPICS.service
 
 
 async def main(settings: BuilderSettings, stop: asyncio.Event) -> None:

@@ -11,31 +11,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Protocol
 
 import fa3
 from einvoice import events
 from einvoice.bus import PermanentError
+from einvoice.storage import Objects, invoice_key
 from fa3.values import moment
 
 CONTENT_TYPE = "application/xml"
 _NS = "{" + fa3.NAMESPACE + "}"
-
-
-class Store(Protocol):
-    bucket: str
-
-    async def head(self, key: str) -> dict[str, Any] | None: ...
-
-    async def put(
-        self,
-        key: str,
-        body: bytes,
-        content_type: str,
-        metadata: dict[str, str],
-        *,
-        only_new: bool = False,
-    ) -> bool: ...
 
 
 def created_at_of(now: datetime) -> str:
@@ -44,11 +28,8 @@ def created_at_of(now: datetime) -> str:
 
 
 def fa3_key(tenant_id: str, invoice: events.InvoiceIssued) -> str:
-    """Deterministic, beside the invoice's PDF; its parts are checked like the PDF's."""
-    for name, value in (("tenant_id", tenant_id), ("invoice_id", invoice.invoice_id)):
-        if why := events.unsafe_id(value):
-            raise PermanentError(f"{name} {why}")
-    return f"{tenant_id}/{invoice.issue_date:%Y/%m}/{invoice.invoice_id}.fa3.xml"
+    """Deterministic, beside the invoice's PDF."""
+    return invoice_key(tenant_id, invoice, "fa3.xml")
 
 
 def build_valid(invoice: events.InvoiceIssued, created_at: str) -> bytes | list[str]:
@@ -64,7 +45,7 @@ def build_valid(invoice: events.InvoiceIssued, created_at: str) -> bytes | list[
 
 
 async def store_fa3(
-    store: Store,
+    store: Objects,
     tenant_id: str,
     invoice: events.InvoiceIssued,
     created_at: str,

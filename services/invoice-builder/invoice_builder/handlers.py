@@ -14,7 +14,8 @@ from einvoice import events
 from einvoice.bus import Outgoing, PermanentError, emit
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
-from invoice_builder.fa3_xml import Store, build_valid, created_at_of, store_fa3
+from einvoice.storage import Objects
+from invoice_builder.fa3_xml import build_valid, created_at_of, store_fa3
 from invoice_builder.issuing import Rejection, issue
 
 log = get_logger(__name__)
@@ -42,7 +43,7 @@ def utc_now() -> datetime:
 @dataclass
 class Deps:
     invoices: InvoiceRepository
-    store: Store  # where the FA(3) XML goes
+    store: Objects  # where the FA(3) XML goes
     now: Callable[[], datetime] = field(default=utc_now)
 
 
@@ -91,7 +92,7 @@ async def _decide(
 
 
 async def outcome(
-    stored: dict[str, Any], cause: events.Envelope, store: Store, xml: bytes | None = None
+    stored: dict[str, Any], cause: events.Envelope, store: Objects, xml: bytes | None = None
 ) -> Outgoing:
     """The stored decision's outcome event; an issued invoice's FA(3) XML is stored first
     (a decision from before FA(3) was made, without `fa3_created_at`, has none)."""

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from einvoice import events
 from einvoice.bus import Outgoing
-from invoice_builder.fa3_xml import Store, build_valid, created_at_of
+from einvoice.storage import Objects
+from invoice_builder.fa3_xml import build_valid, created_at_of
 from invoice_builder.handlers import InvoiceRepository, outcome, utc_now
 from invoice_builder.issuing import Rejection, issue
 
@@ -41,7 +42,7 @@ class RetailDeps:
     invoices: NumberedInvoices
     tenants: Tenants
     today: Callable[[], date]
-    store: Store  # where the FA(3) XML goes
+    store: Objects  # where the FA(3) XML goes
     now: Callable[[], datetime] = field(default=utc_now)
 
 

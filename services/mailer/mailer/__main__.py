@@ -23,7 +23,7 @@ from mailer.handlers import Deps, MailJob, on_pdf_rendered, on_resend_requested
 from mailer.limits import Limits, MailboxLimiter
 from mailer.topics import TOPICS
 
-SERVICE = "mailer"
+SERVICE = TOPICS.service
 
 
 async def main(settings: MailerSettings, stop: asyncio.Event) -> None:

@@ -17,7 +17,7 @@ from pdf_renderer.config import RendererSettings
 from pdf_renderer.handlers import Deps, on_invoice_issued
 from pdf_renderer.topics import TOPICS
 
-SERVICE = "pdf-renderer"
+SERVICE = TOPICS.service
 
 
 async def main(settings: RendererSettings, stop: asyncio.Event) -> None:

@@ -5,27 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from einvoice import events
-from einvoice.bus import Outgoing, PermanentError, emit
-
-
-class Store(Protocol):
-    bucket: str
-
-    async def head(self, key: str) -> dict[str, Any] | None: ...
-
-    async def put(
-        self,
-        key: str,
-        body: bytes,
-        content_type: str,
-        metadata: dict[str, str],
-        *,
-        only_new: bool = False,
-    ) -> bool: ...
-
+from einvoice.bus import Outgoing, emit
+from einvoice.storage import Objects, invoice_key
 
 # (invoice, the tenant's branding: colours, logo, its own template) -> PDF bytes
 Render = Callable[[events.InvoiceIssued, events.Branding | None], Awaitable[bytes]]
@@ -42,18 +26,14 @@ class NoTenants:
 
 @dataclass
 class Deps:
-    store: Store
+    store: Objects
     render: Render
     tenants: Tenants = field(default_factory=NoTenants)
 
 
 def pdf_key(tenant_id: str, invoice: events.InvoiceIssued) -> str:
-    """Deterministic: one object per invoice, whatever the number of redeliveries. Its parts
-    are checked, so no id can reach into another tenant's keys."""
-    for name, value in (("tenant_id", tenant_id), ("invoice_id", invoice.invoice_id)):
-        if why := events.unsafe_id(value):
-            raise PermanentError(f"{name} {why}")
-    return f"{tenant_id}/{invoice.issue_date:%Y/%m}/{invoice.invoice_id}.pdf"
+    """Deterministic: one PDF object per invoice, whatever the number of redeliveries."""
+    return invoice_key(tenant_id, invoice, "pdf")
 
 
 async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing]:

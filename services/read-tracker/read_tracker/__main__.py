@@ -22,7 +22,7 @@ from read_tracker.topics import TOPICS
 from read_tracker.webhook_http import HttpPoster
 from read_tracker.webhooks import WebhookDispatcher, WebhookJobs, target_for
 
-SERVICE = "read-tracker"
+SERVICE = TOPICS.service
 
 
 def _dispatcher(

@@ -18,7 +18,7 @@ from receipt_ingest.handlers import Deps, on_receipt_scanned
 from receipt_ingest.retail import RetailDeps, on_invoice_rejected, on_retail_requested
 from receipt_ingest.topics import TOPICS
 
-SERVICE = "receipt-ingest"
+SERVICE = TOPICS.service
 
 
 async def main(settings: IngestSettings, stop: asyncio.Event) -> None:
