@@ -10,7 +10,14 @@ language can produce the same events with a plain Kafka client.
 
 from __future__ import annotations
 
-from einvoice.events.billing import BillingPeriod, Fa3Document, MeterReading, VatExemption
+from einvoice.events.billing import (
+    BillingPeriod,
+    Fa3Document,
+    KsefEnvironment,
+    KsefTarget,
+    MeterReading,
+    VatExemption,
+)
 from einvoice.events.envelope import (
     MAX_EVENT_BYTES,
     SCHEMA_VERSION,
@@ -31,7 +38,9 @@ from einvoice.events.invoices import (
     Address,
     InvoiceConfirmed,
     InvoiceIssued,
+    InvoiceKsefRejected,
     InvoiceOpened,
+    InvoiceRegistered,
     InvoiceRejected,
     InvoiceRequested,
     LineIn,
@@ -61,6 +70,7 @@ from einvoice.events.tenant import (
     WEBHOOK_EVENTS,
     Branding,
     EmailTemplate,
+    KsefSettings,
     Mailbox,
     PosKey,
     TenantConfig,
@@ -76,7 +86,9 @@ from einvoice.events.topics import (
     INTERACTIVE_TOPICS,
     INVOICE_CONFIRMED,
     INVOICE_ISSUED,
+    INVOICE_KSEF_REJECTED,
     INVOICE_OPENED,
+    INVOICE_REGISTERED,
     INVOICE_REJECTED,
     INVOICE_REQUESTED,
     LANE_TOPICS,
@@ -111,6 +123,8 @@ PAYLOADS: dict[str, type[EventModel]] = {
     RETAIL_REQUESTED: RetailInvoiceRequested,
     RETAIL_RESERVED: RetailInvoiceReserved,
     MAIL_RESEND_REQUESTED: MailResendRequested,
+    INVOICE_REGISTERED: InvoiceRegistered,
+    INVOICE_KSEF_REJECTED: InvoiceKsefRejected,
 }
 
 __all__ = [
@@ -127,6 +141,8 @@ __all__ = [
     "RETAIL_REQUESTED",
     "RETAIL_RESERVED",
     "MAIL_RESEND_REQUESTED",
+    "INVOICE_REGISTERED",
+    "INVOICE_KSEF_REJECTED",
     "EVENT_TOPICS",
     "dlq_topic",
     "Lane",
@@ -169,8 +185,12 @@ __all__ = [
     "VatExemption",
     "MeterReading",
     "Fa3Document",
+    "KsefEnvironment",
+    "KsefTarget",
     "InvoiceIssued",
     "InvoiceRejected",
+    "InvoiceRegistered",
+    "InvoiceKsefRejected",
     "PdfRendered",
     "MailSent",
     "MailFailed",
@@ -192,6 +212,7 @@ __all__ = [
     "Mailbox",
     "WEBHOOK_EVENTS",
     "Webhook",
+    "KsefSettings",
     "TenantConfig",
     "PAYLOADS",
 ]

@@ -49,6 +49,17 @@ class MeterReading(EventModel):
     unit: ShortText = Field(default="m³", description="Unit of the readings, e.g. kWh, m³.")
 
 
+KsefEnvironment = Literal["test", "demo", "production"]
+
+
+class KsefTarget(EventModel):
+    """Where an invoice goes in KSeF, decided when it is issued (from the tenant's KSeF
+    settings at that moment): the environment and the seller's NIP context."""
+
+    environment: KsefEnvironment
+    context_nip: ShortText
+
+
 class Fa3Document(EventModel):
     """The invoice's FA(3) XML in object storage: the exact bytes KSeF and KOD I hash."""
 

@@ -9,7 +9,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from einvoice.events.billing import BillingPeriod, Fa3Document, MeterReading, VatExemption
+from einvoice.events.billing import (
+    BillingPeriod,
+    Fa3Document,
+    KsefTarget,
+    MeterReading,
+    VatExemption,
+)
 from einvoice.events.envelope import Amount, EventModel, ShortText, Text, VatRate
 
 # --- shared parts -----------------------------------------------------------------------
@@ -171,6 +177,14 @@ class InvoiceIssued(EventModel):
     fa3: Fa3Document | None = Field(
         default=None, description="The FA(3) XML, stored when the invoice was issued."
     )
+    ksef: KsefTarget | None = Field(
+        default=None,
+        description=(
+            "Set: the invoice goes to KSeF and is rendered once it has its KSeF number "
+            "(`invoice.registered`); None: it stays outside KSeF (a consumer invoice, or a "
+            "tenant without KSeF) and is rendered at once."
+        ),
+    )
 
 
 class InvoiceRejected(EventModel):
@@ -196,6 +210,9 @@ class PdfRendered(EventModel):
     currency: str
     due_date: date | None
     recipients: list[str] = Field(default_factory=list, description="Empty: buyer_email.")
+    ksef_number: str | None = Field(
+        default=None, description="The invoice's KSeF number; None: outside KSeF."
+    )
 
 
 class MailSent(EventModel):
@@ -255,3 +272,34 @@ class InvoiceConfirmed(EventModel):
     host: str | None
     user_agent: str | None
     first_open: bool
+
+
+# --- KSeF ---------------------------------------------------------------------------------
+
+
+class InvoiceRegistered(EventModel):
+    """KSeF accepted the invoice: its KSeF number, when KSeF took it, and its UPO."""
+
+    invoice: InvoiceIssued = Field(description="The invoice as issued (what the PDF shows).")
+    ksef_number: str = Field(description="`<NIP>-<YYYYMMDD>-<12 hex>-<CRC-8 hex>`.")
+    acquired_at: datetime = Field(description="When KSeF took the invoice (acquisitionDate).")
+    mode: Literal["online", "batch"]
+    session_reference: str
+    invoice_reference: str
+    verification_url: str = Field(description="KOD I: the link the PDF's QR code holds.")
+    upo: Fa3Document | None = Field(
+        default=None, description="The UPO (official receipt, XML) in object storage."
+    )
+
+
+class InvoiceKsefRejected(EventModel):
+    """KSeF refused the invoice (or it could not be submitted for good): it is not a valid
+    invoice and is neither rendered nor mailed; billing corrects and issues it again."""
+
+    invoice_id: str
+    batch_id: str
+    number: str
+    code: int = Field(description="KSeF's status code (e.g. 450: the XML is invalid).")
+    reasons: list[str] = Field(min_length=1)
+    session_reference: str | None = None
+    invoice_reference: str | None = None

@@ -3,10 +3,12 @@ the e-mail template, the sending mailbox and the webhook."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
+from einvoice.events.billing import KsefEnvironment
 from einvoice.events.envelope import EventModel, ShortText, Text
 from einvoice.events.invoices import Party
 
@@ -62,6 +64,21 @@ class Webhook(EventModel):
     events: list[WebhookEvent] = Field(default_factory=lambda: list(WEBHOOK_EVENTS))
 
 
+class KsefSettings(EventModel):
+    """A tenant's KSeF connection. The KSeF token is sealed like a mailbox password."""
+
+    environment: KsefEnvironment = "test"
+    context_nip: Annotated[str, StringConstraints(pattern=r"^[1-9]((\d[1-9])|([1-9]\d))\d{7}$")]
+    token_sealed: Annotated[str, StringConstraints(max_length=4000)]
+    start_date: date = Field(
+        description="Invoices issued (Europe/Warsaw) from this day on go to KSeF."
+    )
+    consumers: Literal["outside", "ksef"] = Field(
+        default="outside",
+        description="Invoices to consumers (no NIP): outside KSeF (the default) or in it.",
+    )
+
+
 class TenantConfig(EventModel):
     """The latest settings of one tenant; the compacted `tenant.config` topic keys it by id."""
 
@@ -94,3 +111,6 @@ class TenantConfig(EventModel):
     )
     accounting_email: Annotated[str, StringConstraints(max_length=254)] | None = None
     branding: Branding | None = None
+    ksef: KsefSettings | None = Field(
+        default=None, description="The tenant's KSeF connection; None: nothing goes to KSeF."
+    )

@@ -21,6 +21,9 @@ RETAIL_REQUESTED = "retail.invoice.requested"
 RETAIL_RESERVED = "retail.invoice.reserved"
 # An operator's command: send the invoice's e-mail again with a new link, revoking the old.
 MAIL_RESEND_REQUESTED = "mail.resend.requested"
+# KSeF: a KSeF-bound invoice is rendered only once ksef-connector reports its KSeF number.
+INVOICE_REGISTERED = "invoice.registered"
+INVOICE_KSEF_REJECTED = "invoice.ksef.rejected"
 
 EVENT_TOPICS = (
     RECEIPT_SCANNED,
@@ -35,6 +38,8 @@ EVENT_TOPICS = (
     RETAIL_REQUESTED,
     RETAIL_RESERVED,
     MAIL_RESEND_REQUESTED,
+    INVOICE_REGISTERED,
+    INVOICE_KSEF_REJECTED,
 )
 
 
@@ -51,7 +56,15 @@ Lane = Literal["bulk", "interactive"]
 BULK: Lane = "bulk"
 INTERACTIVE: Lane = "interactive"
 INTERACTIVE_SUFFIX = ".interactive"
-LANED_TOPICS = (INVOICE_ISSUED, INVOICE_REJECTED, PDF_RENDERED, MAIL_SENT, MAIL_FAILED)
+LANED_TOPICS = (
+    INVOICE_ISSUED,
+    INVOICE_REJECTED,
+    INVOICE_REGISTERED,
+    INVOICE_KSEF_REJECTED,
+    PDF_RENDERED,
+    MAIL_SENT,
+    MAIL_FAILED,
+)
 # Topics that only ever carry interactive work (they are consumed in the interactive loop).
 INTERACTIVE_TOPICS = frozenset({RETAIL_REQUESTED, RETAIL_RESERVED, MAIL_RESEND_REQUESTED})
 
