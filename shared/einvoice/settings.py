@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     replica_id: str = Field(default_factory=socket.gethostname)
     # Fernet keys sealing tenants' mailbox passwords and webhook secrets (einvoice.sealing).
     sealing_keys: SecretStr | None = None
+    # KSeF API 2.0 of each environment a tenant can choose (its KSeF settings); locally the
+    # `test` environment is the KSeF simulator (deploy/local/local.env).
+    ksef_test_url: str = "https://api-test.ksef.mf.gov.pl/v2"
+    ksef_demo_url: str = "https://api-demo.ksef.mf.gov.pl/v2"
+    ksef_production_url: str = "https://api.ksef.mf.gov.pl/v2"
 
     @model_validator(mode="after")
     def _no_local_secrets_outside_local(self) -> Settings:
@@ -45,6 +50,15 @@ class Settings(BaseSettings):
                 if value in _LOCAL_ONLY_SECRETS:
                     raise ValueError(f"{name} still has the local development value")
         return self
+
+    def ksef_url(self, environment: str) -> str:
+        """The KSeF API base URL of an environment (`test`, `demo`, `production`)."""
+        urls = {
+            "test": self.ksef_test_url,
+            "demo": self.ksef_demo_url,
+            "production": self.ksef_production_url,
+        }
+        return urls[environment]
 
     def secrets(self) -> dict[str, str]:
         return {
