@@ -55,7 +55,7 @@ async def test_renders_stores_and_announces_the_pdf(store, render) -> None:
         "currency": "PLN",
         "due_date": "2025-02-14",
         "recipients": [],
-            "ksef_number": None,
+        "ksef_number": None,
     }
 
 
