@@ -32,7 +32,9 @@ async def main(settings: BuilderSettings, stop: asyncio.Event) -> None:
         await invoices.setup()
         retail = RetailDeps(invoices=invoices, tenants=tenants, today=warsaw_today, store=store)
         handlers = {
-            events.INVOICE_REQUESTED: partial(on_invoice_requested, deps=Deps(invoices, store)),
+            events.INVOICE_REQUESTED: partial(
+                on_invoice_requested, deps=Deps(invoices, store, tenants=tenants)
+            ),
             events.RETAIL_RESERVED: partial(on_retail_reserved, deps=retail),
         }
         await consume(settings, TOPICS, handlers, stop)

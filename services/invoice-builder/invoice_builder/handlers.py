@@ -17,8 +17,18 @@ from einvoice.metrics import STAGE_FAILURES
 from einvoice.storage import Objects
 from invoice_builder.fa3_xml import build_valid, created_at_of, store_fa3
 from invoice_builder.issuing import Rejection, issue
+from invoice_builder.ksef_route import routed
 
 log = get_logger(__name__)
+
+
+class Tenants(Protocol):
+    def get(self, tenant_id: str) -> events.TenantConfig | None: ...
+
+
+class NoTenants:
+    def get(self, tenant_id: str) -> events.TenantConfig | None:
+        return None
 
 
 class InvoiceRepository(Protocol):
@@ -45,6 +55,7 @@ class Deps:
     invoices: InvoiceRepository
     store: Objects  # where the FA(3) XML goes
     now: Callable[[], datetime] = field(default=utc_now)
+    tenants: Tenants = field(default_factory=NoTenants)  # their KSeF settings
 
 
 async def on_invoice_requested(event: events.Envelope, deps: Deps) -> list[Outgoing]:
@@ -87,6 +98,7 @@ async def _decide(
     xml = build_valid(result, created_at)
     if isinstance(xml, list):
         return base | {"status": "rejected", "reasons": xml}, None
+    result = routed(result, deps.tenants.get(event.tenant_id))
     issued = {"status": "issued", "invoice": result.model_dump(mode="json")}
     return base | issued | {"fa3_created_at": created_at}, xml
 

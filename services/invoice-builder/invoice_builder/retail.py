@@ -17,8 +17,9 @@ from einvoice import events
 from einvoice.bus import Outgoing
 from einvoice.storage import Objects
 from invoice_builder.fa3_xml import build_valid, created_at_of
-from invoice_builder.handlers import InvoiceRepository, outcome, utc_now
+from invoice_builder.handlers import InvoiceRepository, Tenants, outcome, utc_now
 from invoice_builder.issuing import Rejection, issue
+from invoice_builder.ksef_route import routed
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 PENDING_NUMBER = "(numer nadany przy wystawieniu)"
@@ -31,10 +32,6 @@ class NumberedInvoices(InvoiceRepository, Protocol):
         """Store an issued invoice under the next number of `series` (gapless, unique);
         the stored record if the invoice was decided before."""
         ...
-
-
-class Tenants(Protocol):
-    def get(self, tenant_id: str) -> events.TenantConfig | None: ...
 
 
 @dataclass
@@ -111,6 +108,7 @@ async def _decide(
             "recipients": recipients,
         }
     )
+    invoice = routed(invoice, chain)
     # Validated with the placeholder number; the XML is built again once numbered.
     created_at = created_at_of(deps.now())
     xml = build_valid(invoice, created_at)
