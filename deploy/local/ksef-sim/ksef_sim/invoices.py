@@ -1,10 +1,11 @@
-"""What KSeF checks in an invoice sent in an online session (`faktury/weryfikacja-faktury.md`).
+"""What KSeF checks in an invoice (`faktury/weryfikacja-faktury.md`), online or in a batch.
 
-The encrypted content's size and hash are checked on receipt (400 21402/21403); everything
-after decryption decides the invoice's status: 435 it does not decrypt, 430 the file fails
-verification (sizes, hashes, FA(3) schema), 410 the seller is not the session's context,
-450 semantics (a bad seller NIP, `P_1` after the day it reached KSeF), 440 a duplicate of
-(seller NIP, RodzajFaktury, P_2), else 200 with a KSeF number.
+Online, the encrypted content's size and hash are checked on receipt (400 21402/21403); in
+a batch, the package's (`batch.py`). Everything after decryption decides the invoice's
+status, by the same `verify_plain` and `settle` on both paths: 435 it does not decrypt,
+430 the file fails verification (sizes, hashes, FA(3) schema), 410 the seller is not the
+session's context, 450 semantics (a bad seller NIP, `P_1` after the day it reached KSeF),
+440 a duplicate of (seller NIP, RodzajFaktury, P_2), else 200 with a KSeF number.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import fa3
 
 from .errors import KsefError, invalid_input
 from .models import SendInvoiceRequest
-from .numbers import ksef_number, nip_checksum_ok, technical_part
-from .store import Invoice, OnlineSession, Store
+from .numbers import ksef_number, nip_checksum_ok, reference_number, technical_part
+from .store import Invoice, Session, Store
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NS = {"fa": fa3.NAMESPACE}
@@ -89,7 +90,18 @@ def _texts(document: etree._Element, path: str) -> list[str]:
     return [element.text.strip() for element in document.iterfind(path, NS) if element.text]
 
 
-def _plain(session: OnlineSession, body: SendInvoiceRequest, content: bytes) -> bytes | Verdict:
+def file_problems(plain: bytes) -> list[str]:
+    """What makes an invoice file unacceptable before its schema is even read."""
+    problems = []
+    if len(plain) > MAX_INVOICE_BYTES:
+        problems.append(f"Faktura przekracza {MAX_INVOICE_BYTES} bajtów.")
+    if plain.startswith(b"\xef\xbb\xbf"):
+        problems.append("Faktura zawiera znacznik BOM.")
+    return problems
+
+
+def _plain(session: Session, body: SendInvoiceRequest, content: bytes) -> bytes | Verdict:
+    """An online invoice decrypted and checked against its declared size and hash."""
     assert session.key is not None
     plain = decrypt(session.key, session.iv, content)
     if plain is not None and b64_sha256(plain) != body.invoice_hash and content[:16] == session.iv:
@@ -102,22 +114,26 @@ def _plain(session: OnlineSession, body: SendInvoiceRequest, content: bytes) -> 
         problems.append("Rozmiar faktury nie zgadza się z zadeklarowanym rozmiarem (invoiceSize).")
     if b64_sha256(plain) != body.invoice_hash:
         problems.append("Skrót faktury nie zgadza się z zadeklarowanym skrótem (invoiceHash).")
-    if len(plain) > MAX_INVOICE_BYTES:
-        problems.append(f"Faktura przekracza {MAX_INVOICE_BYTES} bajtów.")
-    if plain.startswith(b"\xef\xbb\xbf"):
-        problems.append("Faktura zawiera znacznik BOM.")
     if problems:
         return Verdict(430, "Błąd weryfikacji pliku faktury", problems)
     return plain
 
 
-def verify(
-    session: OnlineSession, body: SendInvoiceRequest, content: bytes, now: datetime
-) -> Verdict:
-    """The invoice's verdict, short of the duplicate check (which needs the store)."""
+def verify(session: Session, body: SendInvoiceRequest, content: bytes, now: datetime) -> Verdict:
+    """An online invoice's verdict, short of the duplicate check (which needs the store)."""
     plain = _plain(session, body, content)
     if isinstance(plain, Verdict):
         return plain
+    return verify_plain(plain, session.nip, now)
+
+
+def verify_plain(plain: bytes, context_nip: str, now: datetime) -> Verdict:
+    """A decrypted invoice's verdict in the NIP context `context_nip`, short of the duplicate
+    check: the one verification of online and batch invoices (pure, so a batch runs it in a
+    worker thread)."""
+    problems = file_problems(plain)
+    if problems:
+        return Verdict(430, "Błąd weryfikacji pliku faktury", problems)
     problems = fa3.validate(plain)
     if problems:
         return Verdict(430, "Błąd weryfikacji pliku faktury", problems[:20])
@@ -133,9 +149,9 @@ def verify(
     ]
     bad_nips = [(where, nip) for where, nip in parties if not nip_checksum_ok(nip)]
     found = Verdict(0, "", seller_nip=seller, kind=kind, number=number, issue_date=issued)
-    if seller != session.nip:
+    if seller != context_nip:
         found.code, found.description = 410, "Nieprawidłowy zakres uprawnień"
-        found.details = [f"NIP sprzedawcy {seller} nie jest kontekstem sesji ({session.nip})."]
+        found.details = [f"NIP sprzedawcy {seller} nie jest kontekstem sesji ({context_nip})."]
     elif bad_nips:
         found.code, found.description = 450, "Błąd weryfikacji semantyki dokumentu faktury"
         found.details = [
@@ -151,8 +167,38 @@ def verify(
     return found
 
 
+def settle(
+    store: Store,
+    session: Session,
+    verdict: Verdict,
+    invoice_hash: str,
+    now: datetime,
+    ready_at: datetime,
+    file_name: str | None = None,
+) -> Invoice:
+    """The one way an invoice enters a session, online or batch: numbered next in the
+    session, its verdict recorded (a duplicate found, a KSeF number given) and stored.
+    No await inside, so the duplicate check and the registration are atomic."""
+    invoice = Invoice(
+        reference_number("EE", now),
+        session.reference_number,
+        len(session.invoices) + 1,
+        invoice_hash,
+        now,
+        ready_at,
+        verdict.code,
+        verdict.description,
+        file_name=file_name,
+    )
+    record(store, session, invoice, verdict, now)
+    store.add_invoice(invoice)
+    session.invoices.append(invoice.reference_number)
+    session.updated = now
+    return invoice
+
+
 def record(
-    store: Store, session: OnlineSession, invoice: Invoice, verdict: Verdict, now: datetime
+    store: Store, session: Session, invoice: Invoice, verdict: Verdict, now: datetime
 ) -> None:
     """Settle the invoice: a duplicate (440) or a registration with its KSeF number (200)."""
     invoice.status_code, invoice.status_description = verdict.code, verdict.description

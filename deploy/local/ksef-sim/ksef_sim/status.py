@@ -12,7 +12,7 @@ from .deps import AccessDep, Sim, SimDep
 from .errors import invalid_input
 from .invoices import b64_sha256
 from .sessions import limit, session_of
-from .store import Invoice, OnlineSession
+from .store import Invoice, Session
 
 router = APIRouter(prefix="/sessions")
 LINK_LIFETIME = timedelta(hours=1)
@@ -22,18 +22,18 @@ def _ready(sim: Sim, invoice: Invoice) -> bool:
     return sim.now() >= invoice.ready_at
 
 
-def _invoices(sim: Sim, session: OnlineSession) -> list[Invoice]:
+def _invoices(sim: Sim, session: Session) -> list[Invoice]:
     found = (sim.store.invoice(ref) for ref in session.invoices)
     return [invoice for invoice in found if invoice is not None]
 
 
-def _upo_link(sim: Sim, session: OnlineSession, name: str) -> dict[str, str]:
+def _upo_link(sim: Sim, session: Session, name: str) -> dict[str, str]:
     expires = sim.now() + LINK_LIFETIME
     url = f"{sim.settings.base_url}/_sim/storage/upo/{session.reference_number}/{name}"
     return {"url": url, "expires": expires.isoformat()}
 
 
-def invoice_status(sim: Sim, session: OnlineSession, invoice: Invoice) -> dict[str, Any]:
+def invoice_status(sim: Sim, session: Session, invoice: Invoice) -> dict[str, Any]:
     body: dict[str, Any] = {
         "ordinalNumber": invoice.ordinal,
         "referenceNumber": invoice.reference_number,
@@ -67,7 +67,7 @@ def invoice_status(sim: Sim, session: OnlineSession, invoice: Invoice) -> dict[s
     return body
 
 
-def session_status(sim: Sim, session: OnlineSession) -> tuple[int, str, list[str]]:
+def session_status(sim: Sim, session: Session) -> tuple[int, str, list[str]]:
     invoices = _invoices(sim, session)
     if session.key is None:
         return 415, "Błąd odszyfrowania dostarczonego klucza", []
@@ -117,7 +117,7 @@ Continuation = Annotated[str | None, Header(alias="x-continuation-token")]
 
 
 def _page(
-    sim: Sim, session: OnlineSession, invoices: list[Invoice], size: int, token: str | None
+    sim: Sim, session: Session, invoices: list[Invoice], size: int, token: str | None
 ) -> dict[str, Any]:
     """One page of invoice statuses; the continuation token is the next page's offset."""
     start = int(token) if token and token.isdigit() else 0
@@ -158,7 +158,7 @@ async def list_failed_invoices(
     return _page(sim, session, failed, pageSize, continuation)
 
 
-def invoice_of(sim: Sim, session: OnlineSession, reference: str) -> Invoice:
+def invoice_of(sim: Sim, session: Session, reference: str) -> Invoice:
     invoice = sim.store.invoice(reference)
     if invoice is None or invoice.session_reference != session.reference_number:
         raise invalid_input(
@@ -180,7 +180,7 @@ async def get_invoice(
     return invoice_status(sim, session, invoice_of(sim, session, invoiceReferenceNumber))
 
 
-def upo_response(sim: Sim, session: OnlineSession, invoices: list[Invoice]) -> Response:
+def upo_response(sim: Sim, session: Session, invoices: list[Invoice]) -> Response:
     auth = sim.store.auth(session.auth_reference)
     document = upo.render(session, auth.token_reference if auth else None, invoices)
     return Response(
@@ -225,7 +225,7 @@ async def invoice_upo_by_ksef_number(
     )
 
 
-def session_upo(sim: Sim, session: OnlineSession, upo_reference: str) -> Response:
+def session_upo(sim: Sim, session: Session, upo_reference: str) -> Response:
     if session_status(sim, session)[0] != 200 or session.upo_reference != upo_reference:
         raise invalid_input(
             f"UPO {upo_reference} nie zostało odnalezione.",

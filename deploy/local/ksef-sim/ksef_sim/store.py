@@ -53,7 +53,35 @@ class Grant:
 
 
 @dataclass
-class OnlineSession:
+class BatchPart:
+    """One declared part of a batch package: its encrypted size and hash, then its bytes."""
+
+    ordinal_number: int
+    size: int
+    file_hash: str
+    content: bytes | None = None  # set by the pre-signed upload
+
+
+@dataclass
+class BatchPackage:
+    """What a batch session declared when it opened, and what processing made of it."""
+
+    size: int
+    file_hash: str
+    compression: str  # "Zip" or "TarGz"
+    parts: dict[int, BatchPart]
+    upload_until: datetime  # the pre-signed URLs' expiry: 20 minutes per declared part
+    offline_mode: bool = False
+    processed: datetime | None = None
+    # A package-level verdict (405, 415, 420, 430, 435, 440, 500), None when the invoices
+    # inside decide the session's status.
+    error: tuple[int, str, list[str]] | None = None
+
+
+@dataclass
+class Session:
+    """An online session, or a batch session when `batch` is set."""
+
     reference_number: str
     nip: str
     auth_reference: str
@@ -66,6 +94,11 @@ class OnlineSession:
     closed: datetime | None = None
     upo_reference: str | None = None
     invoices: list[str] = field(default_factory=list)
+    batch: BatchPackage | None = None
+
+
+# The name from when every session was an online one.
+OnlineSession = Session
 
 
 @dataclass
@@ -85,6 +118,7 @@ class Invoice:
     seller_nip: str | None = None
     issue_date: date | None = None
     acquired: datetime | None = None
+    file_name: str | None = None  # the file's name in a batch package
 
 
 class Store(Protocol):
@@ -96,8 +130,8 @@ class Store(Protocol):
     def auth(self, reference_number: str) -> AuthOperation | None: ...
     def add_grant(self, grant: Grant) -> None: ...
     def grant(self, token: str) -> Grant | None: ...
-    def add_session(self, session: OnlineSession) -> None: ...
-    def session(self, reference_number: str) -> OnlineSession | None: ...
+    def add_session(self, session: Session) -> None: ...
+    def session(self, reference_number: str) -> Session | None: ...
     def add_invoice(self, invoice: Invoice) -> None: ...
     def invoice(self, reference_number: str) -> Invoice | None: ...
     def registered(self, seller_nip: str, kind: str, number: str) -> Invoice | None:
@@ -115,7 +149,7 @@ class MemoryStore:
         self._challenges: dict[str, Challenge] = {}
         self._auth: dict[str, AuthOperation] = {}
         self._grants: dict[str, Grant] = {}
-        self._sessions: dict[str, OnlineSession] = {}
+        self._sessions: dict[str, Session] = {}
         self._invoices: dict[str, Invoice] = {}
         self._registered: dict[tuple[str, str, str], Invoice] = {}
 
@@ -143,10 +177,10 @@ class MemoryStore:
     def grant(self, token: str) -> Grant | None:
         return self._grants.get(token)
 
-    def add_session(self, session: OnlineSession) -> None:
+    def add_session(self, session: Session) -> None:
         self._sessions[session.reference_number] = session
 
-    def session(self, reference_number: str) -> OnlineSession | None:
+    def session(self, reference_number: str) -> Session | None:
         return self._sessions.get(reference_number)
 
     def add_invoice(self, invoice: Invoice) -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from .store import Invoice, OnlineSession
+from .store import Invoice, Session
 
 NAMESPACE = "http://upo.schematy.mf.gov.pl/KSeF/v4-3"
 UPO_XSD = Path(__file__).resolve().parent / "schemas" / "upo-v4-3.xsd"
@@ -29,9 +29,7 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(WARSAW).isoformat(timespec="milliseconds")
 
 
-def render(
-    session: OnlineSession, token_reference: str | None, invoices: Sequence[Invoice]
-) -> bytes:
+def render(session: Session, token_reference: str | None, invoices: Sequence[Invoice]) -> bytes:
     """The UPO of `invoices` (all registered, each with a KSeF number) sent in `session`."""
     root = etree.Element(f"{{{NAMESPACE}}}Potwierdzenie", nsmap={None: NAMESPACE})
     _sub(root, "NazwaPodmiotuPrzyjmujacego", RECEIVER)
