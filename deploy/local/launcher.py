@@ -38,6 +38,7 @@ STACK = [str(PYTHON), str(Path(__file__).with_name("stack.py"))]
 SERVICES = {
     "receipt-ingest": ("receipt_ingest", 9101),
     "invoice-builder": ("invoice_builder", 9102),
+    "ksef-connector": ("ksef_connector", 9106),
     "pdf-renderer": ("pdf_renderer", 9103),
     "mailer": ("mailer", 9104),
     "read-tracker": ("read_tracker", 9105),

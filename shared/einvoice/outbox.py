@@ -149,9 +149,11 @@ class Outbox(Generic[Job]):
         priority: int = 1,
         *,
         hold: timedelta | None = None,
+        delay: timedelta | None = None,
     ) -> Job | None:
         """Add a job once and return it as stored; None if a job with this id exists
-        already (a redelivery). With `hold`, the job is stored already claimed by this
+        already (a redelivery). With `delay`, it is due that much later (jobs that should
+        travel together gather meanwhile). With `hold`, the job is stored already claimed by this
         replica, under a lease that long (a dispatcher that sends it from memory need not
         claim it in another write); once the lease runs out, any replica takes it up."""
         now = self.clock()
@@ -159,7 +161,7 @@ class Outbox(Generic[Job]):
             "_id": job_id,
             "state": QUEUED,
             "priority": priority,
-            "due_at": now,
+            "due_at": now + delay if delay else now,
             "created_at": now,
             "attempts": 0,
             "v": 0,

@@ -160,20 +160,49 @@ def cmd_create_topics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_ksef(simulator: str | None, nip: str) -> Any:
+    """A demo tenant's KSeF connection: a token the local KSeF simulator issues for the NIP
+    (its `/_sim/tokens`, not part of KSeF), sealed like any tenant's token. None without a
+    simulator."""
+    if not simulator:
+        return None
+    import httpx
+
+    from einvoice.sealing import Sealer
+    from einvoice.settings import Settings
+
+    root = simulator.rstrip("/").removesuffix("/v2")
+    response = httpx.post(f"{root}/_sim/tokens", json={"nip": nip}, timeout=10)
+    response.raise_for_status()
+    sealed = Sealer.from_settings(Settings()).seal(response.json()["token"])
+    return demo.demo_ksef(nip, sealed)
+
+
+def _local_simulator() -> str | None:
+    """The KSeF test environment's URL when it is a local simulator (deploy/local/local.env)."""
+    url = os.environ.get("EINVOICE_KSEF_TEST_URL", "")
+    return url if url.startswith(("http://127.0.0.1:", "http://localhost:")) else None
+
+
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from einvoice.bus import make_producer
     from einvoice.tenants import hash_api_key, publish_tenant
+
+    ksef = _demo_ksef(args.ksef_simulator, str(demo.DEMO_SELLER["nip"]))
+    config = demo.demo_tenant(hash_api_key(args.api_key), ksef)
 
     async def seed() -> None:
         producer = make_producer(args.bootstrap, "einvoice-cli")
         await producer.start()
         try:
-            await publish_tenant(producer, demo.demo_tenant(hash_api_key(args.api_key)))
+            await publish_tenant(producer, config)
         finally:
             await producer.stop()
 
     asyncio.run(seed())
     say(f"demo tenant {demo.DEMO_TENANT!r} registered")
+    if ksef:
+        say(f"  connected to KSeF (test: {args.ksef_simulator}), NIP {ksef.context_nip}")
     return 0
 
 
@@ -181,7 +210,8 @@ def cmd_seed_demo_chain(args: argparse.Namespace) -> int:
     from einvoice.bus import make_producer
     from einvoice.tenants import hash_api_key, publish_tenant
 
-    config = demo.demo_chain(hash_api_key(args.pos_key), hash_api_key(args.store_pos_key))
+    ksef = _demo_ksef(args.ksef_simulator, str(demo.DEMO_CHAIN_SELLER["nip"]))
+    config = demo.demo_chain(hash_api_key(args.pos_key), hash_api_key(args.store_pos_key), ksef)
 
     async def seed() -> None:
         producer = make_producer(args.bootstrap, "einvoice-cli")
@@ -195,6 +225,8 @@ def cmd_seed_demo_chain(args: argparse.Namespace) -> int:
     say(f"demo chain {demo.DEMO_CHAIN!r} registered")
     say(f"  chain-wide POS key: {args.pos_key}")
     say(f"  POS key of store {demo.DEMO_STORE}: {args.store_pos_key}")
+    if ksef:
+        say(f"  connected to KSeF (test: {args.ksef_simulator}), NIP {ksef.context_nip}")
     return 0
 
 
@@ -352,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("seed-demo", help="register the demo utility tenant")
     p.add_argument("--bootstrap", default=bootstrap)
     p.add_argument("--api-key", default=os.environ.get("EINVOICE_DEMO_API_KEY", demo.DEMO_API_KEY))
+    _add_ksef_option(p)
     p.set_defaults(run=cmd_seed_demo)
 
     _add_retail_commands(sub, gateway, bootstrap)
@@ -385,6 +418,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_ksef_option(p: Any) -> None:
+    p.add_argument(
+        "--ksef-simulator",
+        default=_local_simulator(),
+        help="connect the tenant to this local KSeF simulator (default: EINVOICE_KSEF_TEST_URL "
+        "when it is on loopback; '' for none)",
+    )
+
+
 def _add_retail_commands(sub: Any, gateway: str, bootstrap: str) -> None:
     p = sub.add_parser("seed-demo-chain", help="register the demo retail chain")
     p.add_argument("--bootstrap", default=bootstrap)
@@ -394,6 +436,7 @@ def _add_retail_commands(sub: Any, gateway: str, bootstrap: str) -> None:
         default=demo.DEMO_STORE_POS_KEY,
         help=f"the POS key bound to store {demo.DEMO_STORE}",
     )
+    _add_ksef_option(p)
     p.set_defaults(run=cmd_seed_demo_chain)
 
     till = sub.add_parser("till", help="simulate a till (POS)")

@@ -34,7 +34,20 @@ def valid_nip(rng: random.Random) -> str:
             return candidate
 
 
-def demo_tenant(api_key_sha256: str) -> events.TenantConfig:
+# The day KSeF became mandatory for everyone (large taxpayers: 1 February 2026).
+KSEF_START = date(2026, 4, 1)
+
+
+def demo_ksef(nip: str, token_sealed: str) -> events.KsefSettings:
+    """A demo tenant's connection to KSeF's test environment (locally: the simulator)."""
+    return events.KsefSettings(
+        environment="test", context_nip=nip, token_sealed=token_sealed, start_date=KSEF_START
+    )
+
+
+def demo_tenant(
+    api_key_sha256: str, ksef: events.KsefSettings | None = None
+) -> events.TenantConfig:
     return events.TenantConfig(
         tenant_id=DEMO_TENANT,
         name=DEMO_SELLER["name"],
@@ -42,6 +55,7 @@ def demo_tenant(api_key_sha256: str) -> events.TenantConfig:
         api_key_sha256=[api_key_sha256],
         mail_from="Zdrój — e-faktury <efaktury@zdroj.local>",
         reply_to="bok@zdroj.local",
+        ksef=ksef,
     )
 
 
@@ -175,7 +189,11 @@ def _warsaw_now() -> datetime:
     return datetime.now(zone).replace(microsecond=0)
 
 
-def demo_chain(chain_pos_key_sha256: str, store_pos_key_sha256: str) -> events.TenantConfig:
+def demo_chain(
+    chain_pos_key_sha256: str,
+    store_pos_key_sha256: str,
+    ksef: events.KsefSettings | None = None,
+) -> events.TenantConfig:
     """The demo grocery chain, with a chain-wide POS key and one bound to `DEMO_STORE`."""
     return events.TenantConfig(
         tenant_id=DEMO_CHAIN,
@@ -191,6 +209,7 @@ def demo_chain(chain_pos_key_sha256: str, store_pos_key_sha256: str) -> events.T
         accounting_email="ksiegowosc@zielonykoszyk.local",
         invoice_series="FV/{year}/{month:02d}/{seq:06d}",
         branding=events.Branding(primary_color="#2e7d32", accent_color="#e8f5e9"),
+        ksef=ksef,
     )
 
 

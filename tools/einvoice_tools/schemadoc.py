@@ -68,6 +68,7 @@ SERVICE_PACKAGES = (
     "gateway",
     "receipt_ingest",
     "invoice_builder",
+    "ksef_connector",
     "pdf_renderer",
     "mailer",
     "read_tracker",

@@ -1,0 +1,203 @@
+"""Submitting one context's invoices to KSeF, the way KSeF wants it for their number:
+an online session for a shopper's invoice or a few, a batch session (one encrypted ZIP) for
+a utility's many (`docs/sesja-interaktywna.md`, `docs/sesja-wsadowa.md`), then each
+invoice's status, its UPO stored beside its FA(3) XML, and the outcome recorded on the job.
+
+Each job's session and reference are recorded as soon as KSeF has the invoice, so a replica
+that takes the job over (this one died) asks KSeF about it instead of sending it again. The
+one window left, between KSeF taking the invoice and that record, is closed by KSeF itself:
+it refuses a second invoice with the same seller NIP, type and number with code 440 and the
+first one's KSeF number, which is recorded as the outcome ("already registered").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast
+
+from lxml import etree
+
+from einvoice import events
+from einvoice.log import get_logger
+from einvoice.outbox import DONE, FAILED
+from einvoice.storage import invoice_key
+from ksef_api import InvoiceStatus, KsefApi, KsefError
+from ksef_connector.connections import Connections, Context
+from ksef_connector.jobs import SubmissionJob, SubmissionOutcome
+
+log = get_logger(__name__)
+
+UPO_NS = "{http://upo.schematy.mf.gov.pl/KSeF/v4-3}"
+# KSeF's answers about a session that is gone or a token it no longer takes: sending again
+# in a new session (after authenticating again) is the remedy, not failing the invoices.
+SESSION_GONE = (401, 403, 404, 410)
+
+
+class Store(Protocol):
+    bucket: str
+
+    async def get(self, key: str) -> bytes: ...
+
+    async def put(
+        self,
+        key: str,
+        body: bytes,
+        content_type: str,
+        metadata: dict[str, str],
+        *,
+        only_new: bool = False,
+    ) -> bool: ...
+
+
+Finished = tuple[SubmissionJob, str, SubmissionOutcome]  # (job, DONE or FAILED, outcome)
+Record = Callable[[Sequence[tuple[SubmissionJob, SubmissionOutcome]]], Awaitable[None]]
+
+
+class StaleXml(Exception):
+    """The stored FA(3) file is not the one issued (its SHA-256 differs)."""
+
+
+@dataclass
+class Submitter:
+    connections: Connections
+    store: Store
+    record: Record  # writes the sessions' references onto the jobs
+    poll: float = 0.25
+    max_wait: float = 600.0
+    online_concurrency: int = 8
+
+    async def online(self, context: Context, jobs: list[SubmissionJob]) -> list[Finished]:
+        """Send the jobs' invoices in the context's online session (sent before: asked about
+        where they went), and wait for each one's outcome."""
+        api = self.connections.api(context.environment)
+        token = await self.connections.access_token(context)
+        fresh = [job for job in jobs if "invoice_reference" not in job]
+        sent = [job for job in jobs if "invoice_reference" in job]
+        finished: list[Finished] = []
+        if fresh:
+            session = await self.connections.online_session(context, token)
+            limit = asyncio.Semaphore(self.online_concurrency)
+
+            async def send(job: SubmissionJob) -> tuple[SubmissionJob, SubmissionOutcome] | None:
+                try:
+                    xml = await self._xml(job)
+                except StaleXml as exc:
+                    finished.append((job, FAILED, {"code": 0, "reasons": [str(exc)]}))
+                    return None
+                async with limit:
+                    try:
+                        reference = await api.send_invoice(token, session, xml)
+                    except KsefError as exc:
+                        if exc.http_status in SESSION_GONE or exc.http_status >= 429:
+                            raise
+                        # KSeF refused this invoice alone (its size, hash, encryption).
+                        reasons = [str(exc)]
+                        finished.append(
+                            (job, FAILED, {"code": exc.http_status, "reasons": reasons})
+                        )
+                        return None
+                return job, {
+                    "mode": "online",
+                    "session_reference": session.reference_number,
+                    "invoice_reference": reference,
+                }
+
+            try:
+                results = await asyncio.gather(*(send(job) for job in fresh))
+            except KsefError as exc:
+                if exc.http_status in SESSION_GONE:
+                    self.connections.forget(context)
+                raise
+            accepted = [result for result in results if result is not None]
+            await self.record(accepted)
+            sent += [cast(SubmissionJob, {**job, **refs}) for job, refs in accepted]
+        statuses = await asyncio.gather(
+            *(
+                api.settled_invoice(
+                    token,
+                    job["session_reference"],
+                    job["invoice_reference"],
+                    poll_interval=self.poll,
+                    max_wait=self.max_wait,
+                )
+                for job in sent
+            )
+        )
+        for job, status in zip(sent, statuses, strict=True):
+            finished.append(await self.settle(api, token, job, status))
+        return finished
+
+    async def batch(self, context: Context, jobs: list[SubmissionJob]) -> list[Finished]:
+        """Until the batch session lands: the online path."""
+        return await self.online(context, jobs)
+
+    async def settle(
+        self, api: KsefApi, token: str, job: SubmissionJob, status: InvoiceStatus
+    ) -> Finished:
+        """The job's outcome from its invoice's settled status, with the UPO stored."""
+        refs: SubmissionOutcome = {
+            "session_reference": job["session_reference"],
+            "invoice_reference": status.reference_number,
+        }
+        if status.registered and status.ksef_number and status.acquisition_date:
+            upo = await api.invoice_upo(token, job["session_reference"], status.reference_number)
+            return (
+                job,
+                DONE,
+                refs
+                | {
+                    "ksef_number": status.ksef_number,
+                    "acquired_at": datetime.fromisoformat(status.acquisition_date),
+                    "upo": await self._store_upo(job, upo),
+                },
+            )
+        if status.already_registered and status.original_ksef_number:
+            number = status.original_ksef_number
+            original = status.original_session_reference_number or job["session_reference"]
+            upo = await api.invoice_upo_by_ksef_number(token, original, number)
+            log.info("already registered in KSeF", invoice_id=job["invoice_id"], ksef=number)
+            return (
+                job,
+                DONE,
+                refs
+                | {
+                    "session_reference": original,
+                    "ksef_number": number,
+                    "acquired_at": acquired_at(upo, number),
+                    "upo": await self._store_upo(job, upo),
+                },
+            )
+        reasons = [status.description, *status.details]
+        return job, FAILED, refs | {"code": status.code, "reasons": [r for r in reasons if r]}
+
+    async def _xml(self, job: SubmissionJob) -> bytes:
+        xml = await self.store.get(job["fa3"]["s3_key"])
+        if hashlib.sha256(xml).hexdigest() != job["fa3"]["sha256"]:
+            raise StaleXml("the stored FA(3) XML is not the one issued (SHA-256 differs)")
+        return xml
+
+    async def _store_upo(self, job: SubmissionJob, upo: bytes) -> dict[str, Any]:
+        invoice = events.InvoiceIssued.model_validate(job["invoice"])
+        key = invoice_key(job["tenant_id"], invoice, "upo.xml")
+        sha256 = hashlib.sha256(upo).hexdigest()
+        metadata = {"sha256": sha256, "invoice-id": job["invoice_id"]}
+        await self.store.put(key, upo, "application/xml", metadata)
+        stored = events.Fa3Document(
+            s3_bucket=self.store.bucket, s3_key=key, sha256=sha256, size_bytes=len(upo)
+        )
+        return stored.model_dump(mode="json")
+
+
+def acquired_at(upo: bytes, ksef_number: str) -> datetime:
+    """When KSeF gave the invoice its number, from its UPO (`DataNadaniaNumeruKSeF`)."""
+    root = etree.fromstring(upo, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    for document in root.iter(f"{UPO_NS}Dokument"):
+        if document.findtext(f"{UPO_NS}NumerKSeFDokumentu") == ksef_number:
+            moment = document.findtext(f"{UPO_NS}DataNadaniaNumeruKSeF")
+            if moment:
+                return datetime.fromisoformat(moment)
+    return datetime.now(UTC)  # a UPO without the date: when einvoice learnt of it
