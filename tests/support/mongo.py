@@ -141,6 +141,9 @@ class FakeCollection:
                     doc[key] = doc.get(key, 0) + value
                 elif op == "$unset":
                     doc.pop(key, None)
+                elif op == "$max":
+                    if key not in doc or doc[key] < value:
+                        doc[key] = copy.deepcopy(value)
                 elif op == "$push":
                     doc.setdefault(key, []).append(copy.deepcopy(value))
                 elif op != "$setOnInsert":
@@ -173,9 +176,13 @@ class FakeCollection:
             del self.docs[doc["_id"]]
         return doc
 
-    async def update_one(self, query: dict[str, Any], update: dict[str, Any]) -> Result:
+    async def update_one(
+        self, query: dict[str, Any], update: dict[str, Any], *, upsert: bool = False
+    ) -> Result:
         doc = self._first(query)
         if doc is None:
+            if upsert:
+                await self.find_one_and_update(query, update, upsert=True)
             return Result()
         self._apply(doc, update, inserted=False)
         return Result(matched_count=1, modified_count=1)

@@ -42,12 +42,23 @@ def test_header_bom_separator_and_decimal_comma() -> None:
         "1234,50",
         "mailed",
         "inv-1",
+        "",
+        "",
     ]
 
 
 def test_an_invoice_still_in_flight_has_empty_cells() -> None:
     _, row = parse(csv_bytes([{"invoice_id": "inv-2", "stage": "requested"}]))
-    assert row == ["", "", "", "", "", "", "requested", "inv-2"]
+    assert row == ["", "", "", "", "", "", "requested", "inv-2", "", ""]
+
+
+def test_the_ksef_state_and_number_come_last() -> None:
+    number = "5261040828-20260301-0A1B2C3D4E5F-7A"
+    registered = ROW | {"ksef_status": "registered", "ksef_number": number}
+    _, row, old = parse(csv_bytes([registered, ROW | {"ksef_status": "made-up"}]))
+    assert CSV_COLUMNS[-2:] == ("status KSeF", "numer KSeF")
+    assert row[-2:] == ["registered", number]
+    assert old[-2:] == ["", ""], "an unknown state is shown as none"
 
 
 def test_no_rows_is_just_the_header() -> None:

@@ -29,7 +29,7 @@ from ksef_connector.connections import Context, NotConnected
 from ksef_connector.gate import Gate
 from ksef_connector.jobs import SubmissionJob, outcome
 from ksef_connector.metrics import SUBMISSIONS
-from ksef_connector.submit import Finished, Submitter
+from ksef_connector.submit import Finished, Submitted, Submitter
 
 log = get_logger(__name__)
 
@@ -111,14 +111,13 @@ class Dispatcher:
         context, lane = group
         ids = [job["_id"] for job in jobs]
         try:
-            finished = await self._submit(context, lane, jobs)
-            await self._finish(finished)
+            submitted = await self._submit(context, lane, jobs)
+            await self._finish(submitted.finished)
+            if submitted.throttled:
+                throttled = [job["_id"] for job in submitted.throttled]
+                await self._throttle(context, throttled, submitted.retry_after, "429")
         except RetryableError as exc:
-            until = datetime.now(UTC) + timedelta(seconds=max(exc.retry_after, 1.0))
-            log.info("KSeF asks to wait", context=context.limits_key, until=until.isoformat())
-            SUBMISSIONS.labels("any", "throttled").inc(len(jobs))
-            await self.gate.close(context.limits_key, until, str(exc))
-            await self.outbox.release(ids, until, waiting_for=WAITING_FOR_LIMIT)
+            await self._throttle(context, ids, exc.retry_after, str(exc))
         except NotConnected as exc:
             await self._retry(jobs, WAITING_FOR_CONNECTION, str(exc))
         except (httpx.TransportError, TimeoutError, OSError) as exc:
@@ -131,9 +130,20 @@ class Dispatcher:
             self._busy.discard(group)
             self.wake()
 
+    async def _throttle(
+        self, context: Context, ids: list[str], retry_after: float, reason: str
+    ) -> None:
+        """KSeF answered 429: close the context's gate for every replica and put the jobs
+        back until it opens (those KSeF took are asked about where they went)."""
+        until = datetime.now(UTC) + timedelta(seconds=max(retry_after, 1.0))
+        log.info("KSeF asks to wait", context=context.limits_key, until=until.isoformat())
+        SUBMISSIONS.labels("any", "throttled").inc(len(ids))
+        await self.gate.close(context.limits_key, until, reason)
+        await self.outbox.release(ids, until, waiting_for=WAITING_FOR_LIMIT)
+
     async def _submit(
         self, context: Context, lane: str, jobs: list[SubmissionJob]
-    ) -> list[Finished]:
+    ) -> Submitted:
         batched = [job for job in jobs if job.get("mode") == "batch"]
         online = [job for job in jobs if job.get("mode") == "online"]
         fresh = [job for job in jobs if "mode" not in job]
@@ -141,12 +151,12 @@ class Dispatcher:
             batched += fresh
         else:
             online += fresh
-        finished: list[Finished] = []
+        submitted = Submitted()
         if online:
-            finished += await self.submitter.online(context, online)
+            submitted += await self.submitter.online(context, online)
         if batched:
-            finished += await self.submitter.batch(context, batched)
-        return finished
+            submitted += await self.submitter.batch(context, batched)
+        return submitted
 
     async def _finish(self, finished: list[Finished]) -> None:
         reports: list[SubmissionJob] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
@@ -25,7 +25,7 @@ from einvoice import events
 from einvoice.log import get_logger
 from einvoice.outbox import DONE, FAILED
 from einvoice.storage import invoice_key
-from ksef_api import InvoiceStatus, KsefApi, KsefError
+from ksef_api import InvoiceStatus, KsefApi, KsefError, RetryableError
 from ksef_connector.connections import Connections, Context
 from ksef_connector.jobs import SubmissionJob, SubmissionOutcome
 
@@ -57,6 +57,25 @@ Finished = tuple[SubmissionJob, str, SubmissionOutcome]  # (job, DONE or FAILED,
 Record = Callable[[Sequence[tuple[SubmissionJob, SubmissionOutcome]]], Awaitable[None]]
 
 
+@dataclass
+class Submitted:
+    """What became of a group: settled jobs, and jobs KSeF would not take yet (429)."""
+
+    finished: list[Finished] = field(default_factory=list)
+    throttled: list[SubmissionJob] = field(default_factory=list)
+    retry_after: float = 0.0
+
+    def throttle(self, job: SubmissionJob, retry_after: float) -> None:
+        self.throttled.append(job)
+        self.retry_after = max(self.retry_after, retry_after)
+
+    def __iadd__(self, other: Submitted) -> Submitted:
+        self.finished += other.finished
+        self.throttled += other.throttled
+        self.retry_after = max(self.retry_after, other.retry_after)
+        return self
+
+
 class StaleXml(Exception):
     """The stored FA(3) file is not the one issued (its SHA-256 differs)."""
 
@@ -70,14 +89,15 @@ class Submitter:
     max_wait: float = 600.0
     online_concurrency: int = 8
 
-    async def online(self, context: Context, jobs: list[SubmissionJob]) -> list[Finished]:
+    async def online(self, context: Context, jobs: list[SubmissionJob]) -> Submitted:
         """Send the jobs' invoices in the context's online session (sent before: asked about
-        where they went), and wait for each one's outcome."""
+        where they went), and wait for each one's outcome. Invoices KSeF would not take now
+        (429) come back as `throttled`; those it took are recorded and settled first."""
         api = self.connections.api(context.environment)
         token = await self.connections.access_token(context)
         fresh = [job for job in jobs if "invoice_reference" not in job]
         sent = [job for job in jobs if "invoice_reference" in job]
-        finished: list[Finished] = []
+        done = Submitted()
         if fresh:
             session = await self.connections.online_session(context, token)
             limit = asyncio.Semaphore(self.online_concurrency)
@@ -86,17 +106,20 @@ class Submitter:
                 try:
                     xml = await self._xml(job)
                 except StaleXml as exc:
-                    finished.append((job, FAILED, {"code": 0, "reasons": [str(exc)]}))
+                    done.finished.append((job, FAILED, {"code": 0, "reasons": [str(exc)]}))
                     return None
                 async with limit:
                     try:
                         reference = await api.send_invoice(token, session, xml)
+                    except RetryableError as exc:
+                        done.throttle(job, exc.retry_after)
+                        return None
                     except KsefError as exc:
-                        if exc.http_status in SESSION_GONE or exc.http_status >= 429:
+                        if exc.http_status in SESSION_GONE or exc.http_status >= 500:
                             raise
                         # KSeF refused this invoice alone (its size, hash, encryption).
                         reasons = [str(exc)]
-                        finished.append(
+                        done.finished.append(
                             (job, FAILED, {"code": exc.http_status, "reasons": reasons})
                         )
                         return None
@@ -106,14 +129,14 @@ class Submitter:
                     "invoice_reference": reference,
                 }
 
-            try:
-                results = await asyncio.gather(*(send(job) for job in fresh))
-            except KsefError as exc:
-                if exc.http_status in SESSION_GONE:
-                    self.connections.forget(context)
-                raise
-            accepted = [result for result in results if result is not None]
-            await self.record(accepted)
+            results = await asyncio.gather(*(send(job) for job in fresh), return_exceptions=True)
+            accepted = [result for result in results if isinstance(result, tuple)]
+            await self.record(accepted)  # before anything else can fail
+            for error in results:
+                if isinstance(error, BaseException):
+                    if isinstance(error, KsefError) and error.http_status in SESSION_GONE:
+                        self.connections.forget(context)
+                    raise error
             sent += [cast(SubmissionJob, {**job, **refs}) for job, refs in accepted]
         statuses = await asyncio.gather(
             *(
@@ -128,10 +151,10 @@ class Submitter:
             )
         )
         for job, status in zip(sent, statuses, strict=True):
-            finished.append(await self.settle(api, token, job, status))
-        return finished
+            done.finished.append(await self.settle(api, token, job, status))
+        return done
 
-    async def batch(self, context: Context, jobs: list[SubmissionJob]) -> list[Finished]:
+    async def batch(self, context: Context, jobs: list[SubmissionJob]) -> Submitted:
         """Until the batch session lands: the online path."""
         return await self.online(context, jobs)
 

@@ -1,5 +1,5 @@
 """The chain portal's invoice list: every invoice issued for the chain's customers, with
-filters, a CSV export and the PDFs.
+filters (KSeF's state too), a CSV export and the PDFs (the FA(3) XML and UPO: `ksef.py`).
 
 The chain is always the signed-in user's own (`ChainUserDep`): nothing here takes a tenant
 from the URL or the query.
@@ -19,6 +19,7 @@ from starlette.datastructures import QueryParams
 from einvoice import events
 from einvoice.readmodels import tracking
 from gateway.deps import StateDep
+from gateway.ksef.invoices import KSEF_STATUSES, ksef_by_invoice, ksef_filter, ksef_of, matching
 from gateway.shop.accounts.deps import ChainUserDep, SignedInDep
 from gateway.spreadsheet import decimal_comma, safe_cell, spreadsheet_csv
 from gateway.state import AppState
@@ -39,6 +40,7 @@ class Filters:
     store_id: str | None = None
     nip: str | None = None
     status: str | None = None
+    ksef: str | None = None
 
     @classmethod
     def parse(cls, params: QueryParams) -> Filters:
@@ -60,6 +62,7 @@ class Filters:
             store_id=store if _STORE.match(store) else None,
             nip=nip[:10] or None,
             status=status if status in STATUSES else None,
+            ksef=ksef_filter(str(params.get("ksef") or "")),
         )
 
     def query(self) -> dict[str, str]:
@@ -70,6 +73,7 @@ class Filters:
             "store": self.store_id,
             "nip": self.nip,
             "status": self.status,
+            "ksef": self.ksef,
         }
         return {k: v for k, v in pairs.items() if v}
 
@@ -77,7 +81,8 @@ class Filters:
 async def _invoices(
     state: AppState, tenant_id: str, filters: Filters, limit: int
 ) -> list[tracking.Delivery]:
-    return await tracking.chain_invoices(
+    """The read model filters all but KSeF's state, which is applied to what it returns."""
+    rows = await tracking.chain_invoices(
         state.mongo,
         tenant_id,
         issued_from=filters.issued_from,
@@ -87,6 +92,7 @@ async def _invoices(
         stage=filters.status,
         limit=limit,
     )
+    return matching(rows, filters.ksef)
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -100,6 +106,8 @@ CSV_COLUMNS = (
     "brutto",
     "status",
     "invoice_id",
+    "status KSeF",
+    "numer KSeF",
 )
 
 
@@ -117,8 +125,11 @@ def csv_bytes(rows: list[tracking.Delivery]) -> bytes:
                 decimal_comma(row.get("total_gross")),
                 safe_cell(row.get("stage")),
                 safe_cell(row["invoice_id"]),
+                safe_cell(ksef.status),
+                safe_cell(ksef.number),
             ]
             for row in rows
+            for ksef in (ksef_of(row),)
         ),
     )
 
@@ -142,6 +153,7 @@ async def chain_invoices(
 ) -> Response:
     filters = Filters.parse(request.query_params)
     rows = await _invoices(state, user.tenant.tenant_id, filters, LIST_LIMIT)
+    ksef_rows = ksef_by_invoice(rows)
     return page(
         request,
         state,
@@ -152,6 +164,12 @@ async def chain_invoices(
         invoices=rows,
         filters=filters,
         statuses=STATUSES,
+        ksef_statuses=KSEF_STATUSES,
+        ksef_rows=ksef_rows,
+        # KSeF's filter and column once the chain is connected or an invoice has a state.
+        show_ksef=user.tenant.ksef is not None
+        or filters.ksef is not None
+        or any(k.status for k in ksef_rows.values()),
         stores=_stores(user.tenant, rows),
         csv_query=urlencode(filters.query()),
         truncated=len(rows) >= LIST_LIMIT,

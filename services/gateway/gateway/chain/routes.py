@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.chain import branding, invoices
+from gateway.chain import branding, invoices, ksef
 
 router = APIRouter()
-for _part in (invoices, branding):
+for _part in (invoices, branding, ksef):
     router.include_router(_part.router)

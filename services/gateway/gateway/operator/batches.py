@@ -1,5 +1,6 @@
-"""The operator's batch page (progress by stage, the invoices, every failure with its
-reasons), resending an invoice's e-mail, and an invoice's PDF.
+"""The operator's batch page (progress by stage, the invoices with their KSeF state, every
+failure with its reasons), resending an invoice's e-mail, and an invoice's PDF (its FA(3)
+XML and UPO: `operator/ksef.py`).
 
 Views and downloads here are never recorded as the customer's opens.
 """
@@ -16,6 +17,13 @@ from einvoice import events
 from einvoice.bus import Outgoing, publish
 from einvoice.readmodels import tracking
 from gateway.deps import StateDep
+from gateway.ksef.invoices import (
+    KSEF_STATUSES,
+    ksef_by_invoice,
+    ksef_filter,
+    matching,
+    status_counts,
+)
 from gateway.operator.auth import OperatorDep, OperatorFormDep
 from gateway.web.forms import page
 
@@ -35,13 +43,17 @@ async def batch_page(
     state: StateDep,
     tenant: OperatorDep,
     stage: PageStage | None = None,
+    ksef: str | None = None,
 ) -> Response:
     summary = await tracking.batch_status(state.mongo, tenant.tenant_id, batch_id)
     if summary is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such batch")
     rows = await tracking.batch_invoices(state.mongo, tenant.tenant_id, batch_id)
+    ksef_counts = status_counts(rows)
     if stage:
         rows = [r for r in rows if r["stage"] == stage]
+    ksef_status = ksef_filter(ksef)
+    rows = matching(rows, ksef_status)
     return page(
         request,
         state,
@@ -53,6 +65,13 @@ async def batch_page(
         total_rows=len(rows),
         stage=stage,
         failures=summary["failures"][:FAILURES_LISTED],
+        # KSeF: the column and the filter show once the tenant is connected or any invoice
+        # of the batch has a KSeF state (an old batch or a tenant without KSeF: nothing).
+        ksef_rows=ksef_by_invoice(rows[:PAGE_ROWS]),
+        ksef_counts=ksef_counts,
+        ksef_status=ksef_status,
+        ksef_statuses=KSEF_STATUSES,
+        show_ksef=tenant.ksef is not None or bool(ksef_counts),
     )
 
 

@@ -155,6 +155,7 @@ OPERATOR: dict[str, tuple[str, str]] = {
     "failed_at": ("na etapie", "at stage"),
     "failed_stage_issue": ("wystawianie faktury", "issuing"),
     "failed_stage_mail": ("wysyłka e-maila", "sending the e-mail"),
+    "failed_stage_ksef": ("rejestracja w KSeF", "registration in KSeF"),
     "all_failures": ("Wszystkie faktury z błędem ({n})", "All failed invoices ({n})"),
     "rows_shown": (
         "Pokazano {shown} z {total} faktur. Zawęź listę według etapu:",

@@ -30,6 +30,7 @@ _FOLDERS = {
     "shop": "shop",
     "accounts": "shop/accounts",
     "chain": "chain",
+    "ksef": "ksef",
 }
 _loader = PrefixLoader(
     {name: FileSystemLoader(_GATEWAY / f / "templates") for name, f in _FOLDERS.items()}

@@ -1,7 +1,8 @@
 """The one catalogue of page texts, Polish (the default) and English.
 
 Each audience keeps its texts beside its pages (`links/texts.py`, `operator/texts.py`,
-`shop/texts.py`, `shop/accounts/texts.py`, `chain/texts.py`) as `key: (Polish, English)`;
+`shop/texts.py`, `shop/accounts/texts.py`, `chain/texts.py`, and `ksef/texts.py` for the
+KSeF pages both the operator panel and the chain portal show) as `key: (Polish, English)`;
 this module joins them, with the texts several audiences share, into one dictionary per
 language. A key may be defined once only, so no part can silently replace another's text.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from gateway.chain.texts import CHAIN
+from gateway.ksef.texts import KSEF
 from gateway.links.texts import LINKS
 from gateway.operator.texts import OPERATOR
 from gateway.shop.accounts.texts import ACCOUNTS
@@ -76,7 +78,7 @@ def _catalogue(*parts: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
     }
 
 
-TEXTS = _catalogue(SHARED, LINKS, OPERATOR, ACCOUNTS, SHOP, CHAIN)
+TEXTS = _catalogue(SHARED, LINKS, OPERATOR, ACCOUNTS, SHOP, CHAIN, KSEF)
 
 
 def language(request: Request) -> str:
