@@ -252,3 +252,41 @@ class KsefClient:
         response = self.send(session, self.invoice_body(xml))
         assert response.status_code == 202, response.text
         return self.settled(session, response.json()["referenceNumber"])
+
+
+# --- batch sessions: every answer a KsefApi gets, checked against the OpenAPI -------------
+
+
+def openapi_template(method: str, path: str) -> str | None:
+    """The OpenAPI path template (without `/v2`) that `method path` is an operation of, the
+    most literal one first (`.../invoices/failed` before `.../invoices/{invoiceRef}`)."""
+    from tests.support.openapi import spec
+
+    candidates = []
+    for template, operations in spec()["paths"].items():
+        if method.lower() not in operations:
+            continue
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path):
+            candidates.append((template.count("{"), template))
+    return min(candidates)[1] if candidates else None
+
+
+def checking_openapi(checked: list[str]) -> httpx.AsyncClient:
+    """An httpx client whose every `/v2` answer is checked against the OpenAPI (the
+    operation's declared status and schema); `checked` collects `METHOD template`. Other
+    answers (the pre-signed part uploads, storage links) are not KSeF API operations, and a
+    5xx (an outage, `/_sim/faults`) is the gateway's, which the OpenAPI does not declare."""
+
+    async def hook(response: httpx.Response) -> None:
+        path = response.request.url.path
+        if not path.startswith("/v2/") or response.status_code >= 500:
+            return
+        await response.aread()
+        method = response.request.method
+        template = openapi_template(method, path.removeprefix("/v2"))
+        assert template is not None, f"{method} {path} is not in the OpenAPI"
+        check(response, method, template)
+        checked.append(f"{method} {template}")
+
+    return httpx.AsyncClient(timeout=30, event_hooks={"response": [hook]})

@@ -8,7 +8,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, FastAPI
 
-from . import admin, auth, faults, sessions, status
+from . import admin, auth, batch, faults, sessions, status
 from .config import SimSettings
 from .deps import Sim, SimDep
 from .errors import HANDLERS
@@ -55,8 +55,9 @@ def create_app(
         openapi_url="/_sim/openapi.json",
     )
     app.state.sim = sim
-    for router in (security, auth.router, sessions.router, status.router):
+    for router in (security, auth.router, sessions.router, batch.router, status.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(batch.storage)  # the pre-signed part uploads, outside the API
     app.include_router(admin.router)
     for exc_type, handler in HANDLERS.items():
         app.add_exception_handler(exc_type, handler)

@@ -16,8 +16,14 @@ class SimSettings(BaseSettings):
     data_dir: Path = Path(".run/data/ksef-sim")
     # How long an accepted invoice stays "150 Trwa przetwarzanie" before its verdict shows.
     processing_delay_seconds: float = 0.0
+    # How long a closed batch session shows "150 Trwa przetwarzanie" before its package is
+    # processed (then each invoice waits processing_delay_seconds more, as online).
+    batch_processing_delay_seconds: float = 0.0
     # How clients reach us; the base of the UPO download links (default http://host:port).
     public_url: str = ""
+    # The base of the pre-signed batch part upload URLs (default: base_url). The
+    # `ksef-client` SDK refuses loopback hosts there; see the README.
+    upload_url: str = ""
     # Rate limits: "test" (the TE environment's, ten times production), "production", "off".
     rate_limits: str = "test"
     access_token_minutes: int = 15
@@ -28,3 +34,7 @@ class SimSettings(BaseSettings):
     @property
     def base_url(self) -> str:
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def upload_base_url(self) -> str:
+        return self.upload_url.rstrip("/") or self.base_url

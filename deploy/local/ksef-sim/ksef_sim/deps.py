@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -32,6 +33,8 @@ class Sim:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # Signs the JWTs handed out; they are also looked up in the store, so per process is enough.
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    # Batch packages being processed (a reference each, so none is collected mid-way).
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def now(self) -> datetime:
         return self.clock()

@@ -1,7 +1,8 @@
 """Switches for outages and slow answers (simulator only, set through `/_sim/faults`).
 
-With `outage` on, every KSeF path answers 503; with `delay_seconds` above zero, every KSeF
-path waits that long before answering. The `/_sim/` paths are never affected.
+With `outage` on, every KSeF path (the API under `/v2` and the batch part uploads under
+`/storage`) answers 503; with `delay_seconds` above zero, every one waits that long before
+answering. The `/_sim/` paths are never affected.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-API_PREFIX = "/v2/"
+PREFIXES = ("/v2/", "/storage/")
 
 
 @dataclass
@@ -28,7 +29,7 @@ def middleware(
     async def apply(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        if request.url.path.startswith(API_PREFIX):
+        if request.url.path.startswith(PREFIXES):
             if faults.delay_seconds > 0:
                 await asyncio.sleep(faults.delay_seconds)
             if faults.outage:

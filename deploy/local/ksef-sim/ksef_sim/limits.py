@@ -18,6 +18,7 @@ from typing import Protocol
 # group -> (per second, per minute, per hour), from the OpenAPI's "Limity liczby żądań".
 PRODUCTION: dict[str, tuple[int, int, int]] = {
     "onlineSession": (10, 30, 120),
+    "batchSession": (10, 20, 60),
     "invoiceSend": (10, 30, 180),
     "invoiceStatus": (30, 120, 1200),
     "sessionInvoiceList": (10, 20, 200),

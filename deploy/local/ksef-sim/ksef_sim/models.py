@@ -39,6 +39,27 @@ class OpenOnlineSessionRequest(Body):
     encryption: EncryptionInfo
 
 
+class BatchFilePart(Body):
+    ordinal_number: int = Field(ge=1)
+    file_size: int = Field(ge=1)
+    file_hash: str = Field(min_length=44, max_length=44)
+
+
+class BatchFile(Body):
+    file_size: int = Field(ge=1, le=5_000_000_000)
+    file_hash: str = Field(min_length=44, max_length=44)
+    compression_type: str | None = None
+    # At least one; more than 50 is KSeF's own 21161, checked by the route.
+    file_parts: list[BatchFilePart] = Field(min_length=1)
+
+
+class OpenBatchSessionRequest(Body):
+    form_code: FormCode
+    batch_file: BatchFile
+    encryption: EncryptionInfo
+    offline_mode: bool = False
+
+
 class SendInvoiceRequest(Body):
     invoice_hash: str = Field(min_length=44, max_length=44)
     invoice_size: int = Field(ge=1)

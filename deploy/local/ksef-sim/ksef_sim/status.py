@@ -39,8 +39,10 @@ def invoice_status(sim: Sim, session: Session, invoice: Invoice) -> dict[str, An
         "referenceNumber": invoice.reference_number,
         "invoiceHash": invoice.invoice_hash,
         "invoicingDate": invoice.received.isoformat(),
-        "invoicingMode": "Online",
+        "invoicingMode": "Offline" if session.batch and session.batch.offline_mode else "Online",
     }
+    if invoice.file_name:
+        body["invoiceFileName"] = invoice.file_name
     if not _ready(sim, invoice):
         body["status"] = {"code": 150, "description": "Trwa przetwarzanie"}
         return body
@@ -67,7 +69,28 @@ def invoice_status(sim: Sim, session: Session, invoice: Invoice) -> dict[str, An
     return body
 
 
+def _batch_status(sim: Sim, session: Session) -> tuple[int, str, list[str]]:
+    """A batch session's status (`faktury/sesje/sesja-wsadowa-diagram-stanow.png`)."""
+    assert session.batch is not None
+    if session.closed is None:
+        if sim.now() < session.valid_until:
+            return 100, "Sesja wsadowa rozpoczęta", []
+        return 440, "Sesja anulowana", ["Przekroczono czas wysyłki"]
+    if session.batch.processed is None:
+        return 150, "Trwa przetwarzanie", []
+    if session.batch.error is not None:
+        return session.batch.error
+    invoices = _invoices(sim, session)
+    if not all(_ready(sim, invoice) for invoice in invoices):
+        return 150, "Trwa przetwarzanie", []
+    if not any(invoice.ksef_number for invoice in invoices):
+        return 445, "Błąd weryfikacji, brak poprawnych faktur", []
+    return 200, "Sesja wsadowa przetworzona pomyślnie", []
+
+
 def session_status(sim: Sim, session: Session) -> tuple[int, str, list[str]]:
+    if session.batch is not None:
+        return _batch_status(sim, session)
     invoices = _invoices(sim, session)
     if session.key is None:
         return 415, "Błąd odszyfrowania dostarczonego klucza", []

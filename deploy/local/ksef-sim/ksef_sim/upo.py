@@ -49,5 +49,6 @@ def render(session: Session, token_reference: str | None, invoices: Sequence[Inv
         _sub(document, "DataPrzeslaniaDokumentu", _stamp(invoice.received))
         _sub(document, "DataNadaniaNumeruKSeF", _stamp(invoice.acquired))
         _sub(document, "SkrotDokumentu", invoice.invoice_hash)
-        _sub(document, "TrybWysylki", "Online")
+        offline = session.batch is not None and session.batch.offline_mode
+        _sub(document, "TrybWysylki", "Offline" if offline else "Online")
     return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))
