@@ -17,6 +17,7 @@ from email.message import EmailMessage, Message
 from typing import Any
 
 from einvoice import events
+from einvoice.readmodels import tracking
 from tests.support.mongo import FakeCollection
 
 # --- invoice-builder ----------------------------------------------------------------------
@@ -228,6 +229,12 @@ class FakeDeliveries:
     async def get(self, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
         doc = self.docs.get((tenant_id, invoice_id))
         return dict(doc) if doc else None
+
+    async def raise_ksef_status(self, tenant_id: str, invoice_id: str, status: str) -> None:
+        """Like the conditional update: only over a weaker status (or none)."""
+        doc = self.docs.get((tenant_id, invoice_id))
+        if doc is not None and doc.get("ksef_status") not in tracking.ksef_outranking(status):
+            doc["ksef_status"] = status
 
     async def add_open(self, record: dict[str, Any]) -> bool:
         if record["_id"] in self.opens:

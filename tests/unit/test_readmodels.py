@@ -164,6 +164,7 @@ def test_summary_counts_each_stage_cumulatively() -> None:
             "opened": 1,
             "failed": 1,
         },
+        "ksef": {"waiting": 0, "registered": 0, "rejected": 0, "outside": 0},
         "done": 3,
         "complete": False,
         "failures": [{"invoice_id": "e", "number": "5", "stage": "issue", "reasons": ["bad NIP"]}],

@@ -186,6 +186,8 @@ def test_every_stage_topic_has_its_handler() -> None:
         events.INVOICE_REQUESTED: h.on_requested,
         events.INVOICE_ISSUED: h.on_issued,
         events.INVOICE_REJECTED: h.on_rejected,
+        events.INVOICE_REGISTERED: h.on_registered,
+        events.INVOICE_KSEF_REJECTED: h.on_ksef_rejected,
         events.PDF_RENDERED: h.on_rendered,
         events.MAIL_SENT: h.on_mail_sent,
         events.MAIL_FAILED: h.on_mail_failed,
@@ -355,6 +357,7 @@ def test_dead_letter_topics_followed() -> None:
     assert h.DEAD_LETTER_TOPICS == [
         "invoice.requested.dlq",
         "invoice.issued.dlq",
+        "invoice.registered.dlq",
         "pdf.rendered.dlq",
         "retail.invoice.requested.dlq",
         "retail.invoice.reserved.dlq",

@@ -184,6 +184,8 @@ async def test_a_confirmation_enqueues_one_delivery_with_the_feeds_fields() -> N
         "open_count": 1,
         "opened_at": None,
         "first_open": True,
+        "ksef_status": None,  # the fake's confirmation_of knows nothing of KSeF
+        "ksef_number": None,
     }
 
 

@@ -53,6 +53,19 @@ class MongoDeliveries:
             upsert=True,
         )
 
+    async def raise_ksef_status(
+        self, tenant_id: str, invoice_id: str, status: tracking.KsefStatus
+    ) -> None:
+        # One conditional write: two KSeF events of one invoice may be handled at once
+        # (they come from different topics), and the stronger status must win either way.
+        await self._updates.update_one(
+            {
+                "_id": tracking.delivery_id(tenant_id, invoice_id),
+                "ksef_status": {"$nin": tracking.ksef_outranking(status)},
+            },
+            {"$set": {"ksef_status": status}},
+        )
+
     async def register_batch(
         self, tenant_id: str, batch_id: str, size: int | None, at: datetime
     ) -> None:

@@ -1,7 +1,9 @@
-"""Delivery status of every invoice, stage by stage, and every recorded open.
+"""Delivery status of every invoice, stage by stage, its KSeF status, and every recorded open.
 
 Stages arrive on different topics, so their order across topics is not guaranteed: each stage
-writes its own timestamp and readers derive the furthest stage reached.
+writes its own timestamp and readers derive the furthest stage reached. The KSeF status is
+stored (the operator's pages filter on it), so it is only ever raised to a stronger one
+(`tracking.KSEF_RANK`): the same status whatever order the events come in.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ class Deliveries(Protocol):
         on_insert: dict[str, str],
     ) -> None: ...
     async def get(self, tenant_id: str, invoice_id: str) -> tracking.Delivery | None: ...
+    async def raise_ksef_status(
+        self, tenant_id: str, invoice_id: str, status: tracking.KsefStatus
+    ) -> None:
+        """Set the delivery's `ksef_status` unless it has one as strong or stronger
+        (`tracking.ksef_outranking`); the delivery exists (an `update` came first)."""
+        ...
+
     async def register_batch(
         self, tenant_id: str, batch_id: str, size: int | None, at: datetime
     ) -> None:
@@ -106,6 +115,7 @@ Stage = TypeVar(
     events.InvoiceIssued,
     events.RetailInvoiceRequested,
     events.InvoiceRejected,
+    events.InvoiceKsefRejected,
     events.PdfRendered,
     events.MailSent,
     events.MailFailed,
@@ -113,9 +123,12 @@ Stage = TypeVar(
 
 
 def _stage_handler(
-    model: type[Stage], fields: Callable[[events.Envelope, Stage], tracking.DeliveryFields]
+    model: type[Stage],
+    fields: Callable[[events.Envelope, Stage], tracking.DeliveryFields],
+    ksef_status: Callable[[Stage], tracking.KsefStatus | None] = lambda p: None,
 ) -> StageHandler:
-    """A handler that records one stage's fields on the invoice's delivery."""
+    """A handler that records one stage's fields on the invoice's delivery, and raises its
+    KSeF status when the stage tells one."""
 
     async def handle(event: events.Envelope, deps: Deps) -> list[Outgoing]:
         p = events.parse_payload(event, model)
@@ -125,15 +138,17 @@ def _stage_handler(
             fields(event, p),
             _base(event, getattr(p, "batch_id", None) or event.correlation_id),
         )
+        if status := ksef_status(p):
+            await deps.deliveries.raise_ksef_status(event.tenant_id, p.invoice_id, status)
         return []
 
     return handle
 
 
-on_issued = _stage_handler(
-    events.InvoiceIssued,
-    lambda e, p: {
-        "issued_at": e.occurred_at,
+def _issued_fields(p: events.InvoiceIssued) -> tracking.DeliveryFields:
+    """What an issued invoice tells, from `invoice.issued` or the copy in
+    `invoice.registered` (whichever comes first)."""
+    fields: tracking.DeliveryFields = {
         "number": p.number,
         "issue_date": p.issue_date.isoformat(),
         "total_gross": str(p.totals.gross),
@@ -141,7 +156,56 @@ on_issued = _stage_handler(
         "buyer_name": p.buyer.name,
         "buyer_nip": p.buyer.nip,
         "store_id": p.receipt.store_id if p.receipt else None,
+    }
+    if p.fa3:
+        fields |= {"fa3_key": p.fa3.s3_key, "fa3_sha256": p.fa3.sha256}
+    if p.ksef:
+        fields["ksef_environment"] = p.ksef.environment
+    return fields
+
+
+on_issued = _stage_handler(
+    events.InvoiceIssued,
+    lambda e, p: {"issued_at": e.occurred_at, **_issued_fields(p)},
+    # Decided at issue: KSeF-bound invoices wait for their KSeF number, the others never.
+    lambda p: "waiting" if p.ksef else "outside",
+)
+
+
+async def on_registered(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    """KSeF took the invoice: its KSeF number, KSeF's time, the session and the UPO."""
+    p = events.parse_payload(event, events.InvoiceRegistered)
+    invoice = p.invoice
+    fields: tracking.DeliveryFields = {
+        **_issued_fields(invoice),
+        "ksef_registered_at": event.occurred_at,
+        "ksef_number": p.ksef_number,
+        "ksef_acquired_at": p.acquired_at,
+        "ksef_mode": p.mode,
+        "ksef_session": p.session_reference,
+        "ksef_invoice_reference": p.invoice_reference,
+        "ksef_verification_url": p.verification_url,
+    }
+    if p.upo:
+        fields |= {"upo_key": p.upo.s3_key, "upo_sha256": p.upo.sha256}
+    await deps.deliveries.update(
+        event.tenant_id, invoice.invoice_id, fields, _base(event, invoice.batch_id)
+    )
+    await deps.deliveries.raise_ksef_status(event.tenant_id, invoice.invoice_id, "registered")
+    return []
+
+
+# KSeF refused the invoice: it is failed (stage `ksef`), neither rendered nor mailed.
+on_ksef_rejected = _stage_handler(
+    events.InvoiceKsefRejected,
+    lambda e, p: {
+        "failed_at": e.occurred_at,
+        "failed_stage": "ksef",
+        "failure_reasons": p.reasons,
+        "ksef_rejection_code": p.code,
+        "number": p.number,
     },
+    lambda p: "rejected",
 )
 # A shopper's request: its invoice is followed by the shopper (and the chain) by invoice id;
 # its "batch" is the receipt.
@@ -170,7 +234,10 @@ on_rendered = _stage_handler(
     lambda e, p: {
         "rendered_at": e.occurred_at,
         "s3_key": p.s3_key,
+        # A KSeF-bound invoice is rendered once registered, with its KSeF number.
+        **({"ksef_number": p.ksef_number} if p.ksef_number else {}),
     },
+    lambda p: "registered" if p.ksef_number else None,
 )
 on_mail_sent = _stage_handler(
     events.MailSent,
@@ -265,10 +332,20 @@ async def on_dead_letter(record: ConsumerRecord, deps: Deps) -> list[Outgoing]:
             "dead letter without a readable envelope", topic=record.topic, offset=record.offset
         )
         return []
-    invoice_id = event.payload.get("invoice_id") or dead.get("key")
+    # invoice.registered names its invoice inside the issued invoice it carries.
+    inner = event.payload.get("invoice")
+    invoice_id = (
+        event.payload.get("invoice_id")
+        or (inner.get("invoice_id") if isinstance(inner, dict) else None)
+        or dead.get("key")
+    )
     if not isinstance(invoice_id, str) or not invoice_id:
         return []
-    batch_id = event.payload.get("batch_id") or event.correlation_id
+    batch_id = (
+        event.payload.get("batch_id")
+        or (inner.get("batch_id") if isinstance(inner, dict) else None)
+        or event.correlation_id
+    )
     fields: tracking.DeliveryFields = {
         "dead_letter_at": failed_at,
         "dead_letter_topic": record.topic,
@@ -287,6 +364,8 @@ HANDLERS = {
     events.INVOICE_REQUESTED: on_requested,
     events.INVOICE_ISSUED: on_issued,
     events.INVOICE_REJECTED: on_rejected,
+    events.INVOICE_REGISTERED: on_registered,
+    events.INVOICE_KSEF_REJECTED: on_ksef_rejected,
     events.PDF_RENDERED: on_rendered,
     events.MAIL_SENT: on_mail_sent,
     events.MAIL_FAILED: on_mail_failed,
@@ -298,6 +377,8 @@ DEAD_LETTER_TOPICS = [
     for t in (
         events.INVOICE_REQUESTED,
         events.INVOICE_ISSUED,
+        # pdf-renderer's: a registered invoice it could not take shows as failed
+        events.INVOICE_REGISTERED,
         events.PDF_RENDERED,
         events.RETAIL_REQUESTED,
         events.RETAIL_RESERVED,

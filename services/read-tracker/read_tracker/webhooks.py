@@ -1,5 +1,8 @@
 """Webhooks: confirmations and failed deliveries POSTed to the tenant's billing system.
 
+Each body's `data` carries the invoice's KSeF number, or its KSeF status (`outside` for an
+invoice that does not go to KSeF), as billing's feed does (`billing_feed.ksef_fields`).
+
 The handlers only enqueue (`WebhookJobs`, one job per event, by a stable id, in the
 `webhook_deliveries` outbox); a `WebhookDispatcher` in every replica POSTs the due jobs,
 signed with the tenant's secret (`einvoice.webhooks.sign`). A 2xx answer ends a job as
@@ -27,7 +30,12 @@ from einvoice import events, webhooks
 from einvoice.log import get_logger
 from einvoice.metrics import STAGE_FAILURES
 from einvoice.outbox import DONE, FAILED, Outbox, backoff, run_rounds, utcnow
-from einvoice.readmodels.billing_feed import WebhookAttempt, WebhookFields, WebhookJob
+from einvoice.readmodels.billing_feed import (
+    WebhookAttempt,
+    WebhookFields,
+    WebhookJob,
+    ksef_fields,
+)
 from einvoice.readmodels.tracking import Delivery
 from einvoice.sealing import SealingError
 
@@ -74,6 +82,7 @@ class WebhookJobs:
         document = webhooks.confirmed_payload(
             confirmation.event_id, tenant_id, confirmation.occurred_at, confirmed, item
         )
+        document["data"] |= ksef_fields(item)
         return await self._enqueue(document, confirmed.invoice_id)
 
     async def mail_failed(self, event: events.Envelope, failed: events.MailFailed) -> bool:
@@ -86,6 +95,7 @@ class WebhookJobs:
         document = webhooks.failed_payload(
             event.event_id, event.tenant_id, event.occurred_at, failed, delivery
         )
+        document["data"] |= ksef_fields(delivery)
         return await self._enqueue(document, failed.invoice_id)
 
     async def _enqueue(self, document: dict[str, Any], invoice_id: str) -> bool:

@@ -15,6 +15,7 @@ from einvoice.readmodels.tracking import (
     DELIVERIES,
     OPENS,
     Delivery,
+    KsefStatus,
     as_deliveries,
     aware,
     delivery_id,
@@ -31,6 +32,20 @@ FEED_STREAMS: dict[str, Literal["confirmed_at", "failed_at"]] = {
 }
 
 Position = tuple[datetime, str]
+
+
+class KsefFields(TypedDict):
+    """What billing hears of an invoice's KSeF status, in the feed and in the webhooks:
+    `ksef_number` once KSeF registered it; `ksef_status: "outside"` for an invoice that
+    does not go to KSeF (None for one tracked before KSeF was)."""
+
+    ksef_status: KsefStatus | None
+    ksef_number: str | None
+
+
+def ksef_fields(row: Delivery | dict[str, Any] | None) -> KsefFields:
+    row = row or {}
+    return {"ksef_status": row.get("ksef_status"), "ksef_number": row.get("ksef_number")}
 
 
 def feed_cursor(positions: dict[str, Position]) -> str:
@@ -75,8 +90,9 @@ async def confirmation_feed(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """What billing needs to hear, oldest first: invoices confirmed (first opened by a person)
     with the first open's IP, host and user agent and the number of counted opens, and
-    invoices that failed (with the stage and the reasons); and the cursor to ask with next
-    time (the same one when nothing is new)."""
+    invoices that failed (with the stage and the reasons; `ksef` with KSeF's status code for
+    an invoice KSeF refused); each with its KSeF number or status (`ksef_fields`); and the
+    cursor to ask with next time (the same one when nothing is new)."""
     positions = parse_feed_cursor(since) if since else {}
     db = tracker_db(client)
     merged: list[tuple[datetime, str, str, Delivery]] = []
@@ -111,6 +127,7 @@ async def confirmation_feed(
             "number": row.get("number"),
             "customer_id": row.get("customer_id"),
             "batch_id": row.get("batch_id"),
+            **ksef_fields(row),
         }
         if status == "confirmed":
             first = (opens.get(invoice_id) or [{}])[0]
@@ -124,6 +141,8 @@ async def confirmation_feed(
         else:
             stage, reasons = failure_of(row)
             item |= {"stage": stage, "reasons": reasons}
+            if stage == "ksef":
+                item["ksef_rejection_code"] = row.get("ksef_rejection_code")
         items.append(item)
         positions[status] = (at, invoice_id)
     return items, (feed_cursor(positions) if positions else since)
@@ -177,7 +196,8 @@ class WebhookDeliveryRow(TypedDict):
 
 async def confirmation_of(client: Client, tenant_id: str, invoice_id: str) -> dict[str, Any] | None:
     """One invoice's confirmation as the feed shows it: number, customer id, first-open time,
-    the first counted open's IP, host and user agent, and the count of counted opens."""
+    the first counted open's IP, host and user agent, the count of counted opens, and its
+    KSeF number or status (`ksef_fields`)."""
     db = tracker_db(client)
     row = await db[DELIVERIES].find_one({"_id": delivery_id(tenant_id, invoice_id)})
     if row is None:
@@ -198,6 +218,7 @@ async def confirmation_of(client: Client, tenant_id: str, invoice_id: str) -> di
         "host": first.get("host"),
         "user_agent": first.get("user_agent"),
         "open_count": len(opens),
+        **ksef_fields(as_deliveries([row])[0]),
     }
 
 

@@ -1,7 +1,7 @@
 """Delivery status, written by read-tracker (its only writer, which names the collections
-through this module): one delivery per invoice with the time it reached each stage, batches,
-and recorded opens; read by the gateway for batch status, the operator's, the shopper's and
-the chain's pages."""
+through this module): one delivery per invoice with the time it reached each stage, its KSeF
+status, batches, and recorded opens; read by the gateway for batch status, the billing API,
+the operator's, the shopper's and the chain's pages."""
 
 from __future__ import annotations
 
@@ -19,6 +19,22 @@ OPENS = "opens"
 
 Stage = Literal["requested", "issued", "rendered", "mailed", "opened"]
 STAGES: tuple[Stage, ...] = ("requested", "issued", "rendered", "mailed", "opened")
+
+# Where an invoice stands with KSeF: `waiting` (issued for KSeF, no KSeF number yet),
+# `registered` (KSeF took it: it has a KSeF number and a UPO), `rejected` (KSeF refused it,
+# or it could not be submitted for good), `outside` (it does not go to KSeF: a consumer's
+# invoice, or a tenant without KSeF). Absent: not issued yet (or tracked before KSeF).
+KsefStatus = Literal["waiting", "registered", "rejected", "outside"]
+KSEF_STATUSES: tuple[KsefStatus, ...] = ("waiting", "registered", "rejected", "outside")
+# The KSeF events arrive in any order; a status only ever replaces a weaker one, so the
+# strongest one reported wins whatever the order: KSeF's number outranks a rejection (it
+# is the legal fact), and either outranks what was decided at issue.
+KSEF_RANK: dict[KsefStatus, int] = {"waiting": 1, "outside": 1, "rejected": 2, "registered": 3}
+
+
+def ksef_outranking(status: KsefStatus) -> list[KsefStatus]:
+    """The statuses `status` must not replace (as strong or stronger)."""
+    return [s for s in KSEF_STATUSES if KSEF_RANK[s] >= KSEF_RANK[status]]
 
 
 class DeliveryFields(TypedDict, total=False):
@@ -41,6 +57,24 @@ class DeliveryFields(TypedDict, total=False):
     seller_name: str
     buyer_nip: str | None
     store_id: str | None
+    fa3_key: str  # the FA(3) XML in object storage (the invoice's bucket)
+    fa3_sha256: str
+    ksef_environment: str  # the KSeF environment it goes to (absent: outside KSeF)
+    # invoice.issued (waiting, outside), invoice.registered (registered), invoice.ksef.rejected
+    # (rejected): only ever raised (KSEF_RANK; read_tracker's Deliveries.raise_ksef_status)
+    ksef_status: KsefStatus
+    # invoice.registered (and pdf.rendered, which repeats the KSeF number)
+    ksef_registered_at: datetime  # the invoice.registered event's time (the stage's time)
+    ksef_number: str
+    ksef_acquired_at: datetime  # when KSeF took the invoice (its acquisitionDate)
+    ksef_mode: Literal["online", "batch"]
+    ksef_session: str  # the KSeF session's reference number
+    ksef_invoice_reference: str
+    ksef_verification_url: str  # KOD I: what the PDF's QR code holds
+    upo_key: str  # the UPO XML in object storage
+    upo_sha256: str
+    # invoice.ksef.rejected (with failed_at, failed_stage "ksef" and failure_reasons)
+    ksef_rejection_code: int
     # pdf.rendered, mail.sent
     rendered_at: datetime
     s3_key: str
@@ -51,7 +85,7 @@ class DeliveryFields(TypedDict, total=False):
     first_opened_at: datetime
     last_opened_at: datetime
     confirmed_at: datetime  # when billing's feed learns of the first open (its cursor)
-    # invoice.rejected, mail.failed
+    # invoice.rejected (stage "issue"), invoice.ksef.rejected ("ksef"), mail.failed ("mail")
     failed_at: datetime
     failed_stage: str | None
     failure_reasons: list[str]
@@ -134,8 +168,8 @@ def _stage_time(delivery: Delivery, stage: Stage) -> datetime | None:
 
 
 def stage_of(delivery: Delivery) -> Stage | Literal["failed"]:
-    """The furthest stage reached, or `failed` (rejected, bounced, or dead-lettered and not
-    moved on since, e.g. by a replay)."""
+    """The furthest stage reached, or `failed` (rejected, refused by KSeF, bounced, or
+    dead-lettered and not moved on since, e.g. by a replay or a KSeF registration)."""
     if delivery.get("failed_at"):
         return "failed"
     reached: Stage = "requested"
@@ -144,7 +178,11 @@ def stage_of(delivery: Delivery) -> Stage | Literal["failed"]:
         at = _stage_time(delivery, stage)
         if at:
             reached = stage
-            latest = max(latest, at) if latest else at
+            latest = max(aware(latest), aware(at)) if latest else at
+    # A KSeF registration is no stage of its own in the counts (invoices outside KSeF never
+    # have one), but it moves the invoice on past a dead letter like any stage.
+    if registered := delivery.get("ksef_registered_at"):
+        latest = max(aware(latest), aware(registered)) if latest else registered
     dead = delivery.get("dead_letter_at")
     if dead and (latest is None or aware(dead) > aware(latest)):
         return "failed"
@@ -164,11 +202,15 @@ def failure_of(delivery: Delivery) -> tuple[str | None, list[str]]:
 def summarise_batch(
     batch_id: str, deliveries: list[Delivery], expected: int | None = None
 ) -> dict[str, Any]:
-    """Counts per stage: how many invoices reached each stage, and which failed and why.
+    """Counts per stage: how many invoices reached each stage, and which failed and why;
+    and how many stand where with KSeF (`ksef`: waiting, registered, rejected, outside).
     `expected` is the batch's size when known (the invoices not yet seen are in flight)."""
     counts = dict.fromkeys((*STAGES, "failed"), 0)
+    ksef = dict.fromkeys(KSEF_STATUSES, 0)
     failures = []
     for d in deliveries:
+        if (ksef_status := d.get("ksef_status")) is not None and ksef_status in ksef:
+            ksef[ksef_status] += 1
         stage = stage_of(d)
         if stage == "failed":
             counts["failed"] += 1
@@ -192,6 +234,7 @@ def summarise_batch(
         "expected": expected,
         "known": len(deliveries),
         "counts": counts,
+        "ksef": ksef,
         "done": done,
         "complete": done >= expected and expected > 0,
         "failures": failures,
