@@ -8,7 +8,9 @@ it can run in a ProcessPoolExecutor; fonts and decoded logos are cached per proc
 The layout:
 
 * header: the logo (12 mm high), "Faktura VAT", "nr <number>", the FP reference of a
-  retail invoice; the issue and sale dates on the right;
+  retail invoice; the issue and sale dates on the right; for an invoice registered in KSeF,
+  its mark in the top right corner (the QR code of KOD I, 25 mm, with its quiet zone, and
+  the KSeF number centred under it: `invoice_pdf.ksef`), the dates to its left;
 * seller and buyer side by side: name, street, postal code and city (country when not
   PL), NIP, e-mail - every field wrapped to its column;
 * the lines table with every cell wrapped; rows that do not fit continue on the next page
@@ -34,7 +36,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from reportlab.lib.colors import Color, HexColor, white
+from reportlab.lib.colors import Color, HexColor, black, white
 from reportlab.lib.utils import ImageReader, simpleSplit
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -43,11 +45,12 @@ from reportlab.pdfgen.canvas import Canvas
 
 from einvoice.events import Branding, InvoiceIssued
 from einvoice.memory import trim_heap
+from invoice_pdf.ksef import QR_SIZE_MM, QUIET_MODULES, KsefMark, qr_modules
 from invoice_pdf.render import FONT_BOLD, FONT_REGULAR, render_invoice_pdf
-from invoice_pdf.samples import sample_invoice
+from invoice_pdf.samples import sample_invoice, sample_ksef_mark
 from invoice_pdf.view import invoice_view
 
-__all__ = ["render_invoice_pdf_drawn"]
+__all__ = ["KsefMark", "render_for", "render_invoice_pdf_drawn"]
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +82,8 @@ INK, GREY, KEY_GREY, RULE, ODD, FOOTER_GREY = (
     HexColor(c) for c in ("#1a1a1a", "#666666", "#555555", "#c8ced6", "#f3f5f8", "#888888")
 )
 PAD = 3  # horizontal cell padding
+KSEF_LABEL_PT = 7  # the KSeF number under the QR code
+KSEF_GAP = 10  # between the dates and the mark (beyond the code's own quiet zone)
 
 
 # --- per-process resources -------------------------------------------------------------------
@@ -262,9 +267,47 @@ class _Page:
 # --- the layout ------------------------------------------------------------------------------
 
 
+def _ksef_mark(p: _Page, mark: dict[str, str]) -> tuple[float, float]:
+    """The QR code of KOD I at the top right, the KSeF number centred under it (the
+    Ministry's "Kody weryfikujące QR"). The code is drawn as one vector path, pure black,
+    and nothing else is drawn within its quiet zone. Returns the mark's left x and its
+    bottom y."""
+    modules, runs = qr_modules(mark["url"])
+    size = QR_SIZE_MM * MM
+    module = size / modules
+    quiet = QUIET_MODULES * module
+    label_w = p.width(mark["number"], KSEF_LABEL_PT)
+    block_w = max(size + 2 * quiet, label_w)
+    left = PAGE_W - RIGHT - block_w
+    x = left + (block_w - size) / 2
+    top = PAGE_H - TOP  # the code's top edge; the quiet zone above it is the page margin
+    c = p.c
+    c.setFillColor(black)
+    path = c.beginPath()
+    for row, col, length in runs:
+        path.rect(x + col * module, top - (row + 1) * module, length * module, module)
+    c.drawPath(path, stroke=0, fill=1)
+    y = TOP + size + quiet + KSEF_LABEL_PT
+    p.text(left + block_w / 2, y, mark["number"], KSEF_LABEL_PT, align="C")
+    return left, y + 2
+
+
 def _header(p: _Page, view: dict[str, Any], primary: Color) -> float:
-    """Logo, title, number, FP reference; the dates on the right. Returns the bottom y."""
+    """Logo, title, number, FP reference; the dates on the right, left of the KSeF mark if
+    the invoice has one. Returns the bottom y."""
     left_w = WIDTH * 0.58
+    right_x, right_w = LEFT + WIDTH * 0.58, WIDTH * 0.42
+    key_w, value_w = right_w * 0.6, right_w * 0.4
+    values_x = PAGE_W - RIGHT  # the dates' values end here, right-aligned
+    bottom = TOP
+    if view["ksef"]:
+        mark_x, bottom = _ksef_mark(p, view["ksef"])
+        # the dates as narrow as they are, left of the mark; the title gets the rest
+        values_x = mark_x - KSEF_GAP
+        value_w = max(p.width(view[k], 8.5, bold=True) for k in ("issue_date", "sale_date"))
+        key_w = max(p.width(k, 8.5) for k in DATE_KEYS) + 6.5
+        right_x = values_x - value_w - key_w
+        left_w = right_x - LEFT - KSEF_GAP
     y = TOP
     logo = _logo(view["logo"]) if view["logo"] else None
     if logo is not None:
@@ -292,13 +335,8 @@ def _header(p: _Page, view: dict[str, Any], primary: Color) -> float:
             p.text(LEFT, y, part, color=GREY)
 
     # dates: a two-column table in the right 42%, keys 60%, values 40%, both right-aligned
-    right_x, right_w = LEFT + WIDTH * 0.58, WIDTH * 0.42
-    key_w, value_w = right_w * 0.6, right_w * 0.4
     dy = TOP
-    for key, value in (
-        ("Data wystawienia:", view["issue_date"]),
-        ("Data sprzedaży:", view["sale_date"]),
-    ):
+    for key, value in zip(DATE_KEYS, (view["issue_date"], view["sale_date"]), strict=True):
         keys = p.wrap(key, 8.5, key_w - 6)
         values = p.wrap(value, 8.5, value_w, bold=True)
         for j in range(max(len(keys), len(values))):
@@ -306,9 +344,12 @@ def _header(p: _Page, view: dict[str, Any], primary: Color) -> float:
             if j < len(keys):
                 p.text(right_x + key_w - 6, dy, keys[j], color=KEY_GREY, align="R")
             if j < len(values):
-                p.text(PAGE_W - RIGHT, dy, values[j], bold=True, align="R")
+                p.text(values_x, dy, values[j], bold=True, align="R")
         dy += 2
-    return max(y, dy)
+    return max(y, dy, bottom)
+
+
+DATE_KEYS = ("Data wystawienia:", "Data sprzedaży:")
 
 
 def _party(
@@ -504,10 +545,13 @@ def _notes(p: _Page, notes: str, y: float, label: str = "Uwagi: ") -> float:
     return y
 
 
-def render_invoice_pdf_drawn(invoice: InvoiceIssued, branding: Branding | None = None) -> bytes:
+def render_invoice_pdf_drawn(
+    invoice: InvoiceIssued, branding: Branding | None = None, ksef: KsefMark | None = None
+) -> bytes:
     """Draw `invoice` in the default layout, branded with `branding`'s colours and logo
-    (its ``invoice_template`` is not this function's business), and return the PDF."""
-    view = invoice_view(invoice, branding)
+    (its ``invoice_template`` is not this function's business), with its KSeF mark if
+    `ksef` is given, and return the PDF."""
+    view = invoice_view(invoice, branding, ksef)
     fonts = _fonts()
     regular = fonts[0]
     primary = HexColor(view["brand"]["primary"])
@@ -564,7 +608,9 @@ def render_invoice_pdf_drawn(invoice: InvoiceIssued, branding: Branding | None =
 def warm_up() -> None:
     """A new worker process draws a sample invoice before its first real one: fonts
     registered, modules and caches loaded, so a shopper's invoice never waits for that."""
-    render_invoice_pdf_drawn(sample_invoice())
+    invoice = sample_invoice()
+    render_invoice_pdf_drawn(invoice)
+    render_invoice_pdf_drawn(invoice, ksef=sample_ksef_mark(invoice))
 
 
 # Every this many renders, a worker collects its cyclic garbage (ReportLab's canvases hold
@@ -575,15 +621,21 @@ TRIM_EVERY = 500
 _renders = itertools.count(1)
 
 
-def render_for(invoice: InvoiceIssued, branding: Branding | None = None) -> bytes:
+def render_for(
+    invoice: InvoiceIssued, branding: Branding | None = None, ksef: KsefMark | None = None
+) -> bytes:
     """The renderer's choice (ADR 0008): a tenant's own layout (an HTML template) through
-    xhtml2pdf; every other invoice drawn directly."""
+    xhtml2pdf; every other invoice drawn directly. `ksef`: the mark of an invoice registered
+    in KSeF (its number and KOD I), printed by either layout; None: no mark."""
     try:
         if branding is not None and branding.invoice_template:
             return render_invoice_pdf(
-                invoice, template_html=branding.invoice_template, branding=branding.model_dump()
+                invoice,
+                template_html=branding.invoice_template,
+                branding=branding.model_dump(),
+                ksef=ksef,
             )
-        return render_invoice_pdf_drawn(invoice, branding)
+        return render_invoice_pdf_drawn(invoice, branding, ksef)
     finally:
         if next(_renders) % TRIM_EVERY == 0:
             trim_heap()

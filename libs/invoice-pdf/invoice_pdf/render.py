@@ -14,6 +14,10 @@ Formats in the output (and so in the PDF's text layer):
 * VAT rates: ``23%``, ``8%``, ``5%``, ``0%``, ``zw``, ``np``.
 * dates: ISO ``2024-01-31``.
 * "Słownie:" uses :func:`invoice_pdf.words.amount_in_words`.
+
+An invoice registered in KSeF carries its mark (`invoice_pdf.ksef`): every template gets
+``ksef_number``, ``ksef_url``, ``ksef_qr`` and ``ksef_mark`` (all None without a mark; see
+`render_invoice_pdf`).
 """
 
 from __future__ import annotations
@@ -28,13 +32,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template
+from jinja2 import FileSystemLoader, StrictUndefined, Template, meta
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
 from einvoice.events import InvoiceIssued
+from invoice_pdf.ksef import KsefMark, mark_html, qr_png_data_uri
 from invoice_pdf.words import amount_in_words
 
 __all__ = [
@@ -201,7 +206,33 @@ def _brand(branding: dict[str, Any] | None) -> dict[str, Any]:
     return brand
 
 
-def _context(invoice: InvoiceIssued, branding: dict[str, Any] | None = None) -> dict[str, Any]:
+# What a template must use to show the QR code itself; one that uses neither gets the mark.
+MARK_VARIABLES = frozenset({"ksef_qr", "ksef_mark"})
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=64)
+def _shows_mark(template_html: str | None) -> bool:
+    """Whether the template places the KSeF QR code itself (the packaged one does)."""
+    if template_html is None:
+        return True
+    used = meta.find_undeclared_variables(_environment().parse(template_html))
+    return bool(used & MARK_VARIABLES)
+
+
+def _with_mark(html: str, mark: Markup) -> str:
+    """The default placement of the mark in a template that leaves it out: first in the
+    body, so that it is on the first page, above the template's own content."""
+    body = _BODY.search(html)
+    at = body.end() if body else 0
+    return html[:at] + str(mark) + html[at:]
+
+
+def _context(
+    invoice: InvoiceIssued,
+    branding: dict[str, Any] | None = None,
+    ksef: KsefMark | None = None,
+) -> dict[str, Any]:
     # Plain dicts/Decimals/dates rather than the pydantic model: a tenant template sees
     # data, not objects with methods.
     data = invoice.model_dump(mode="python")
@@ -214,6 +245,10 @@ def _context(invoice: InvoiceIssued, branding: dict[str, Any] | None = None) -> 
         "amount_in_words": amount_in_words(invoice.totals.gross, invoice.currency),
         "font_css": _font_css(),
         "font_family": FONT_FAMILY,
+        "ksef_number": ksef.number if ksef else None,
+        "ksef_url": ksef.url if ksef else None,
+        "ksef_qr": qr_png_data_uri(ksef.url) if ksef else None,
+        "ksef_mark": mark_html(ksef) if ksef else None,
     }
 
 
@@ -222,9 +257,13 @@ def render_invoice_html(
     *,
     template_html: str | None = None,
     branding: dict[str, Any] | None = None,
+    ksef: KsefMark | None = None,
 ) -> str:
     """The XHTML that `render_invoice_pdf` converts; useful to debug a template."""
-    return _compiled(template_html).render(_context(invoice, branding))
+    html = _compiled(template_html).render(_context(invoice, branding, ksef))
+    if ksef is not None and not _shows_mark(template_html):
+        html = _with_mark(html, mark_html(ksef))
+    return html
 
 
 # --- xhtml2pdf ----------------------------------------------------------------------------
@@ -270,16 +309,32 @@ def render_invoice_pdf(
     *,
     template_html: str | None = None,
     branding: dict[str, Any] | None = None,
+    ksef: KsefMark | None = None,
 ) -> bytes:
     """Render `invoice` as a PDF (A4) and return its bytes.
 
     `template_html` replaces the packaged ``templates/invoice.html.j2``; it is compiled in
     the same sandboxed, autoescaping Environment and gets the same context (``invoice`` as
-    plain data, ``title``, ``sale_date``, ``price_label``, ``amount_in_words``, ``font_css``
-    to put inside ``<style>``, and the filters ``money``, ``qty``, ``unit_price``,
-    ``vat_rate``, ``date``, ``bank_account``).
+    plain data, ``title``, ``sale_date``, ``price_label``, ``amount_in_words``, ``brand``,
+    ``font_css`` to put inside ``<style>``, ``font_family``, and the filters ``money``,
+    ``qty``, ``unit_price``, ``vat_rate``, ``date``, ``bank_account``).
+
+    `ksef`: the mark of an invoice registered in KSeF. Every template gets these variables,
+    all None for an invoice without a mark (so test them: ``{% if ksef_number %}``):
+
+    * ``ksef_number``: the KSeF number, to print under the QR code (the Ministry's rule);
+    * ``ksef_url``: KOD I, the verification link the QR code holds;
+    * ``ksef_qr``: the QR code of KOD I as a ``data:image/png;base64,…`` URI for
+      ``<img src="{{ ksef_qr }}">``, its white quiet zone (4 modules) included; print it at
+      least 30 mm wide (``style="width: 30mm; height: 30mm;"``) so phones read it;
+    * ``ksef_mark``: the ready block, the code with the number centred under it, aligned
+      right; ``{{ ksef_mark }}`` wherever the template wants it.
+
+    A template that uses neither ``ksef_qr`` nor ``ksef_mark`` gets ``ksef_mark`` at the top
+    of its ``<body>`` (so on the first page); an invoice without a mark renders exactly as
+    it did before these variables existed.
     """
-    html = render_invoice_html(invoice, template_html=template_html, branding=branding)
+    html = render_invoice_html(invoice, template_html=template_html, branding=branding, ksef=ksef)
     out = io.BytesIO()
     status = pisa.CreatePDF(
         html,

@@ -3,10 +3,13 @@ workers up with."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from einvoice import events
+from invoice_pdf.ksef import KsefMark
 
 
 def sample_invoice(
@@ -71,5 +74,32 @@ def sample_invoice(
             number="000123",
             store_id="S001",
             purchased_at=datetime.combine(today, datetime.min.time(), UTC),
+        ),
+    )
+
+
+def _crc8(data: bytes) -> int:
+    """The KSeF number's checksum: CRC-8, polynomial 0x07, initial value 0."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def sample_ksef_mark(invoice: events.InvoiceIssued) -> KsefMark:
+    """A made-up KSeF mark of `invoice`, well-formed (a KSeF number with its checksum, KOD I
+    of the test environment with a hash of the invoice's number): to try a layout on, and
+    what pdf-renderer warms its workers up with. KSeF knows neither."""
+    nip = invoice.seller.nip or "5265877635"
+    digest = hashlib.sha256(invoice.number.encode()).digest()
+    stem = f"{nip}-{invoice.issue_date:%Y%m%d}-{digest[:6].hex().upper()}"
+    file_hash = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return KsefMark(
+        number=f"{stem}-{_crc8(stem.encode()):02X}",
+        url=(
+            "https://qr-test.ksef.mf.gov.pl/invoice/"
+            f"{nip}/{invoice.issue_date:%d-%m-%Y}/{file_hash}"
         ),
     )

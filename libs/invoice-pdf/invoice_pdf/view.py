@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from einvoice.events import Branding, InvoiceIssued, Party
+from invoice_pdf.ksef import KsefMark
 from invoice_pdf.render import (
     PRICE_LABELS,
     _brand,
@@ -40,8 +41,11 @@ def _party(party: Party) -> dict[str, Any]:
     }
 
 
-def invoice_view(invoice: InvoiceIssued, branding: Branding | None = None) -> dict[str, Any]:
-    """Plain JSON-able data; ``logo`` is the brand's PNG as base64 (or None)."""
+def invoice_view(
+    invoice: InvoiceIssued, branding: Branding | None = None, ksef: KsefMark | None = None
+) -> dict[str, Any]:
+    """Plain JSON-able data; ``logo`` is the brand's PNG as base64 (or None); ``ksef`` the
+    KSeF mark (``number``, and ``url``: KOD I, which the QR code holds), or None."""
     brand = _brand(branding.model_dump() if branding else None)
     money = format_money
     return {
@@ -99,4 +103,5 @@ def invoice_view(invoice: InvoiceIssued, branding: Branding | None = None) -> di
         ),
         "exemption": invoice.exemption.text if invoice.exemption else None,
         "notes": invoice.notes,
+        "ksef": {"number": ksef.number, "url": ksef.url} if ksef else None,
     }
