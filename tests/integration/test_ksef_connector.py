@@ -215,3 +215,38 @@ async def test_a_429_storm_closes_the_gate_and_loses_and_doubles_nothing(strict_
     }
     assert set(registered) == {e.payload["invoice_id"] for e in issued}
     assert len(set(registered.values())) == 25  # one KSeF number each: nothing sent twice
+
+
+async def test_a_utilitys_invoices_travel_in_one_batch_session_with_the_sessions_upo(
+    ksef_sim,
+) -> None:
+    world = connector(ksef_sim, batch_min=5)
+    issued = [await world.issue(f"FV/BATCH/{n}") for n in range(12)]
+    await world.drain()
+
+    registered = [events.InvoiceRegistered.model_validate(e.payload) for e in world.outcomes]
+    assert len(registered) == 12 and {r.mode for r in registered} == {"batch"}
+    assert len({r.session_reference for r in registered}) == 1  # one session for all
+    assert len({r.ksef_number for r in registered}) == 12
+    assert all(ksef_number_ok(r.ksef_number) for r in registered)
+    by_invoice = {r.invoice.invoice_id: r for r in registered}
+    for cause in issued:
+        outcome = by_invoice[cause.payload["invoice_id"]]
+        xml = world.store.objects[cause.payload["fa3"]["s3_key"]]["body"]
+        assert outcome.verification_url == fa3.qr.verification_url(
+            SELLER_NIP, outcome.invoice.issue_date, xml, "test"
+        )
+        assert outcome.upo is not None
+        assert outcome.ksef_number.encode() in world.store.objects[outcome.upo.s3_key]["body"]
+
+    # The same invoices in a second batch (their jobs lost, say): KSeF answers 440 for each,
+    # with the first numbers, which become the outcomes again.
+    again = connector(ksef_sim, batch_min=5)
+    again.store.objects = world.store.objects
+    for cause in issued:
+        await on_invoice_issued(cause, again.deps)
+    await again.drain()
+    first = {r.invoice.invoice_id: r.ksef_number for r in registered}
+    assert {
+        e.payload["invoice"]["invoice_id"]: e.payload["ksef_number"] for e in again.outcomes
+    } == first

@@ -141,9 +141,7 @@ class Dispatcher:
         await self.gate.close(context.limits_key, until, reason)
         await self.outbox.release(ids, until, waiting_for=WAITING_FOR_LIMIT)
 
-    async def _submit(
-        self, context: Context, lane: str, jobs: list[SubmissionJob]
-    ) -> Submitted:
+    async def _submit(self, context: Context, lane: str, jobs: list[SubmissionJob]) -> Submitted:
         batched = [job for job in jobs if job.get("mode") == "batch"]
         online = [job for job in jobs if job.get("mode") == "online"]
         fresh = [job for job in jobs if "mode" not in job]

@@ -155,45 +155,131 @@ class Submitter:
         return done
 
     async def batch(self, context: Context, jobs: list[SubmissionJob]) -> Submitted:
-        """Until the batch session lands: the online path."""
-        return await self.online(context, jobs)
+        """Send the jobs' invoices as one batch session (a ZIP in encrypted parts), wait for
+        KSeF to process it, and settle every invoice from the session's list; the session's
+        UPO is stored once, page by page, and each invoice points at its page (one download
+        per page instead of one per invoice: KSeF limits requests per context)."""
+        api = self.connections.api(context.environment)
+        token = await self.connections.access_token(context)
+        done = Submitted()
+        sent = [job for job in jobs if "session_reference" in job]
+        fresh = [job for job in jobs if "session_reference" not in job]
+        if fresh:
+            xmls = await asyncio.gather(*(self._xml(job) for job in fresh), return_exceptions=True)
+            files, packed = [], []
+            for job, xml in zip(fresh, xmls, strict=True):
+                if isinstance(xml, StaleXml):
+                    done.finished.append((job, FAILED, {"code": 0, "reasons": [str(xml)]}))
+                elif isinstance(xml, BaseException):
+                    raise xml
+                else:
+                    files.append((file_name(job), xml))
+                    packed.append(job)
+            if packed:
+                try:
+                    reference, _ = await api.send_batch(token, files)
+                except RetryableError as exc:
+                    for job in packed:
+                        done.throttle(job, exc.retry_after)
+                    return done
+                except KsefError as exc:
+                    if exc.http_status in SESSION_GONE:
+                        self.connections.forget(context)
+                    raise
+                refs: SubmissionOutcome = {"mode": "batch", "session_reference": reference}
+                await self.record([(job, refs) for job in packed])
+                sent += [cast(SubmissionJob, {**job, **refs}) for job in packed]
+        by_session: dict[str, list[SubmissionJob]] = {}
+        for job in sent:
+            by_session.setdefault(job["session_reference"], []).append(job)
+        for reference, waiting in by_session.items():
+            done.finished += await self._settle_batch(api, token, reference, waiting)
+        return done
+
+    async def _settle_batch(
+        self, api: KsefApi, token: str, reference: str, jobs: list[SubmissionJob]
+    ) -> list[Finished]:
+        state = await api.settled_session(
+            token, reference, poll_interval=self.poll, max_wait=self.max_wait
+        )
+        statuses = {
+            status.invoice_file_name: status
+            for status in await api.session_invoices(token, reference)
+        }
+        pages = await self._store_session_upo(api, token, reference, jobs[0], state)
+        finished: list[Finished] = []
+        for job in jobs:
+            status = statuses.get(file_name(job))
+            if status is None:  # the whole package failed (its decryption, say)
+                session = state["status"]
+                reasons = [session.get("description", ""), *(session.get("details") or [])]
+                outcome: SubmissionOutcome = {
+                    "code": session["code"],
+                    "reasons": [r for r in reasons if r] or ["not in the KSeF session"],
+                }
+                finished.append((job, FAILED, outcome))
+                continue
+            page = pages.get(status.ksef_number or "")
+            finished.append(await self.settle(api, token, job, status, upo=page))
+        return finished
+
+    async def _store_session_upo(
+        self,
+        api: KsefApi,
+        token: str,
+        reference: str,
+        job: SubmissionJob,
+        state: dict[str, Any],
+    ) -> dict[str, dict[str, Any]]:
+        """The session's UPO pages, stored under the tenant; KSeF number -> its page."""
+        pages: dict[str, dict[str, Any]] = {}
+        for index, page in enumerate((state.get("upo") or {}).get("pages") or [], start=1):
+            upo = await api.session_upo(token, reference, page["referenceNumber"])
+            key = f"{job['tenant_id']}/ksef/upo/{reference}-{index}.xml"
+            stored = await self._put_upo(key, upo, job)
+            for number in ksef_numbers(upo):
+                pages[number] = stored
+        return pages
 
     async def settle(
-        self, api: KsefApi, token: str, job: SubmissionJob, status: InvoiceStatus
+        self,
+        api: KsefApi,
+        token: str,
+        job: SubmissionJob,
+        status: InvoiceStatus,
+        *,
+        upo: dict[str, Any] | None = None,
     ) -> Finished:
-        """The job's outcome from its invoice's settled status, with the UPO stored."""
+        """The job's outcome from its invoice's settled status, with the UPO stored (`upo`:
+        the stored session UPO page that already lists it)."""
         refs: SubmissionOutcome = {
             "session_reference": job["session_reference"],
             "invoice_reference": status.reference_number,
         }
         if status.registered and status.ksef_number and status.acquisition_date:
-            upo = await api.invoice_upo(token, job["session_reference"], status.reference_number)
-            return (
-                job,
-                DONE,
-                refs
-                | {
-                    "ksef_number": status.ksef_number,
-                    "acquired_at": datetime.fromisoformat(status.acquisition_date),
-                    "upo": await self._store_upo(job, upo),
-                },
-            )
+            if upo is None:
+                own = await api.invoice_upo(
+                    token, job["session_reference"], status.reference_number
+                )
+                upo = await self._store_upo(job, own)
+            registered: SubmissionOutcome = {
+                "ksef_number": status.ksef_number,
+                "acquired_at": datetime.fromisoformat(status.acquisition_date),
+                "upo": upo,
+            }
+            return job, DONE, refs | registered
         if status.already_registered and status.original_ksef_number:
             number = status.original_ksef_number
             original = status.original_session_reference_number or job["session_reference"]
-            upo = await api.invoice_upo_by_ksef_number(token, original, number)
+            first = await api.invoice_upo_by_ksef_number(token, original, number)
             log.info("already registered in KSeF", invoice_id=job["invoice_id"], ksef=number)
-            return (
-                job,
-                DONE,
-                refs
-                | {
-                    "session_reference": original,
-                    "ksef_number": number,
-                    "acquired_at": acquired_at(upo, number),
-                    "upo": await self._store_upo(job, upo),
-                },
-            )
+            registered = {
+                "session_reference": original,
+                "ksef_number": number,
+                "acquired_at": acquired_at(first, number),
+                "upo": await self._store_upo(job, first),
+            }
+            return job, DONE, refs | registered
         reasons = [status.description, *status.details]
         return job, FAILED, refs | {"code": status.code, "reasons": [r for r in reasons if r]}
 
@@ -204,8 +290,11 @@ class Submitter:
         return xml
 
     async def _store_upo(self, job: SubmissionJob, upo: bytes) -> dict[str, Any]:
+        """One invoice's own UPO, beside its FA(3) XML."""
         invoice = events.InvoiceIssued.model_validate(job["invoice"])
-        key = invoice_key(job["tenant_id"], invoice, "upo.xml")
+        return await self._put_upo(invoice_key(job["tenant_id"], invoice, "upo.xml"), upo, job)
+
+    async def _put_upo(self, key: str, upo: bytes, job: SubmissionJob) -> dict[str, Any]:
         sha256 = hashlib.sha256(upo).hexdigest()
         metadata = {"sha256": sha256, "invoice-id": job["invoice_id"]}
         await self.store.put(key, upo, "application/xml", metadata)
@@ -215,9 +304,27 @@ class Submitter:
         return stored.model_dump(mode="json")
 
 
+def file_name(job: SubmissionJob) -> str:
+    """The invoice's file in a batch package (KSeF reports it back by this name)."""
+    return f"{job['invoice_id']}.xml"
+
+
+def _upo_root(upo: bytes) -> Any:
+    return etree.fromstring(upo, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+
+
+def ksef_numbers(upo: bytes) -> list[str]:
+    """The KSeF numbers a UPO (page) confirms."""
+    return [
+        number
+        for document in _upo_root(upo).iter(f"{UPO_NS}Dokument")
+        if (number := document.findtext(f"{UPO_NS}NumerKSeFDokumentu"))
+    ]
+
+
 def acquired_at(upo: bytes, ksef_number: str) -> datetime:
     """When KSeF gave the invoice its number, from its UPO (`DataNadaniaNumeruKSeF`)."""
-    root = etree.fromstring(upo, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    root = _upo_root(upo)
     for document in root.iter(f"{UPO_NS}Dokument"):
         if document.findtext(f"{UPO_NS}NumerKSeFDokumentu") == ksef_number:
             moment = document.findtext(f"{UPO_NS}DataNadaniaNumeruKSeF")
