@@ -755,3 +755,135 @@ MATRIX: list[Row] = [
     *_shop_rows(),
     *_chain_rows(),
 ]
+
+
+# --- KSeF: the connection page of both portals, an invoice's FA(3) XML and UPO -------------
+# (appended on its own so that the rows above stay as they are)
+
+XML = "application/xml"
+KSEF_FORM = {"environment": "test", "context_nip": "5261040829", "start_date": "2026-02-01"}
+KSEF_REFUSED = "NIP musi mieć 10 cyfr"  # ks_err_nip: the form is checked, nothing is saved
+
+
+def _ksef_rows() -> list[Row]:
+    operator_outsiders = ("anonymous", "wrongkey", "utility", "shopperA", "chainX")
+    chain_outsiders = ("anonymous", "wrongkey", "utility", "operatorU")
+    rows = [
+        Row("operatorU", "GET", "/operator/ksef", 200, contains=('name="context_nip"',)),
+        Row("operatorU2", "GET", "/operator/ksef", 200, contains=('name="context_nip"',)),
+        Row("operatorU-loggedout", "GET", "/operator/ksef", 303, location="/operator"),
+        *(Row(a, "GET", "/operator/ksef", 303, location="/operator") for a in operator_outsiders),
+        Row(
+            "operatorU",
+            "POST",
+            "/operator/ksef",
+            422,
+            form=KSEF_FORM,
+            csrf=True,
+            contains=(KSEF_REFUSED,),
+        ),
+        Row("operatorU", "POST", "/operator/ksef", 422, form=KSEF_FORM, note="no form token"),
+        Row(
+            "operatorU",
+            "POST",
+            "/operator/ksef",
+            403,
+            form={"action": "disconnect", "csrf": "forged"},
+            note="forged form token",
+        ),
+        Row(
+            "anonymous",
+            "POST",
+            "/operator/ksef",
+            303,
+            location="/operator",
+            form={"action": "disconnect"},
+            csrf=True,
+        ),
+        Row(
+            "chainX",
+            "POST",
+            "/operator/ksef",
+            303,
+            location="/operator",
+            form={"action": "disconnect", "csrf": "{fake_token}"},
+            note="a chain user",
+        ),
+        # An invoice's FA(3) XML (every issued invoice has one) and UPO (none: the world's
+        # tenants are not connected to KSeF), the tenant's own only.
+        Row("operatorU", "GET", "/operator/invoices/{inv_u}/fa3.xml", 200, content_type=XML),
+        Row("operatorU", "GET", "/operator/invoices/{inv_u}/upo.xml", 404, contains=("UPO",)),
+        Row("operatorU2", "GET", "/operator/invoices/{inv_u}/fa3.xml", 404),
+        Row("operatorU2", "GET", "/operator/invoices/{inv_u}/upo.xml", 404),
+        Row(
+            "operatorU",
+            "GET",
+            "/operator/invoices/{inv_a}/fa3.xml",
+            404,
+            note="a chain's invoice",
+        ),
+        Row(
+            "operatorU-loggedout",
+            "GET",
+            "/operator/invoices/{inv_u}/fa3.xml",
+            303,
+            location="/operator",
+        ),
+        # The chain's page.
+        Row("chainX", "GET", "/chain/ksef", 200, contains=('name="context_nip"',)),
+        Row("chainY", "GET", "/chain/ksef", 200, contains=('name="context_nip"',)),
+        Row("shopperA", "GET", "/chain/ksef", 403, contains=(FORBIDDEN,)),
+        *(Row(a, "GET", "/chain/ksef", 303, location=LOGIN) for a in chain_outsiders),
+        Row(
+            "chainX",
+            "POST",
+            "/chain/ksef",
+            422,
+            form=KSEF_FORM,
+            csrf=True,
+            contains=(KSEF_REFUSED,),
+        ),
+        Row(
+            "chainX",
+            "POST",
+            "/chain/ksef",
+            403,
+            form=KSEF_FORM,
+            contains=(CSRF_REFUSED,),
+            note="no form token",
+        ),
+        Row(
+            "shopperA",
+            "POST",
+            "/chain/ksef",
+            403,
+            form={"action": "disconnect"},
+            csrf=True,
+            contains=(FORBIDDEN,),
+        ),
+        Row(
+            "anonymous",
+            "POST",
+            "/chain/ksef",
+            303,
+            location=LOGIN,
+            form={"action": "disconnect"},
+            csrf=True,
+        ),
+        # The chain's invoices' FA(3) XML and UPO.
+        Row("chainX", "GET", "/chain/invoices/{inv_a}/fa3.xml", 200, content_type=XML),
+        Row("chainX", "GET", "/chain/invoices/{inv_a}/upo.xml", 404, contains=("UPO",)),
+        Row("chainY", "GET", "/chain/invoices/{inv_a}/fa3.xml", 404, absent=("<?xml",)),
+        Row("chainX", "GET", "/chain/invoices/{inv_b}/fa3.xml", 404, absent=("<?xml",)),
+        Row("chainX", "GET", "/chain/invoices/{inv_u}/fa3.xml", 404, note="a utility's invoice"),
+        Row("shopperA", "GET", "/chain/invoices/{inv_a}/fa3.xml", 403),
+        Row("shopperA", "GET", "/chain/invoices/{inv_a}/upo.xml", 403),
+    ]
+    for path in ("/operator/invoices/{inv_u}/fa3.xml", "/operator/invoices/{inv_u}/upo.xml"):
+        rows += [Row(a, "GET", path, 303, location="/operator") for a in operator_outsiders]
+    for path in ("/chain/invoices/{inv_a}/fa3.xml", "/chain/invoices/{inv_a}/upo.xml"):
+        rows += [Row(a, "GET", path, 303, location=LOGIN) for a in chain_outsiders]
+    return rows
+
+
+MATRIX += _ksef_rows()
