@@ -23,6 +23,7 @@ SERVICES = {
     "mailer": "mailer.config:MailerSettings",
     "read-tracker": "read_tracker.config:TrackerSettings",
     "gateway": "gateway.config:GatewaySettings",
+    "ksef-connector": "ksef_connector.config:ConnectorSettings",
 }
 ROW = re.compile(r"^\|([^|]*`EINVOICE_[^|]*)\|([^|]*)\|")
 NAME = re.compile(r"`EINVOICE_([A-Z0-9_]+)`")
