@@ -63,6 +63,15 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--invoices", "-n", type=int, default=10_000, help="utility invoices")
     parser.add_argument("--chunk", type=int, default=1000, help="invoices per POST (one batch)")
     parser.add_argument("--retail-rate", type=float, default=1.0, help="retail requests per s")
+    parser.add_argument(
+        "--business-share", type=float, default=0.5, help="utility invoices to businesses (KSeF)"
+    )
+    parser.add_argument(
+        "--retail-company-share",
+        type=float,
+        default=0.5,
+        help="shoppers asking for a company invoice (KSeF, online session)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each baseline")
     parser.add_argument("--renders", type=int, default=40, help="renders per baseline round")
     parser.add_argument(
@@ -102,7 +111,13 @@ async def pipeline(
     services: list[str],
 ) -> tuple[report.Run, dict[str, Any]]:
     started = datetime.now()
-    load = workload.Load(args.invoices, args.chunk, args.retail_rate)
+    load = workload.Load(
+        args.invoices,
+        args.chunk,
+        args.retail_rate,
+        args.business_share,
+        args.retail_company_share,
+    )
     # Keep a reserve after the load for reading the read model and writing the report.
     reserve = min(60 + args.invoices / 2000, args.timeout / 5)
     limits = workload.Limits(run_deadline - reserve, args.stall, retail_grace=300)

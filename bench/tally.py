@@ -19,7 +19,14 @@ from einvoice.readmodels import tracking
 from einvoice_tools import demo
 from tests.support import tail_from_end
 
-TAILED = (events.PDF_RENDERED, events.MAIL_SENT, events.MAIL_FAILED, events.INVOICE_REJECTED)
+TAILED = (
+    events.PDF_RENDERED,
+    events.MAIL_SENT,
+    events.MAIL_FAILED,
+    events.INVOICE_REJECTED,
+    events.INVOICE_KSEF_REJECTED,
+)
+REFUSED = (events.INVOICE_REJECTED, events.INVOICE_KSEF_REJECTED)
 # Each on both lanes: a batch's events on the bulk topics, a shopper's on the interactive ones.
 TAILED_TOPICS = sorted(
     {events.topic_for(t, lane) for t in TAILED for lane in ("bulk", "interactive")}
@@ -65,14 +72,14 @@ class Tally:
             elif topic == events.MAIL_SENT:
                 self.mailed.setdefault(invoice_id, at)
                 self.finished.add(invoice_id)
-            elif topic == events.INVOICE_REJECTED or payload.get("permanent"):
+            elif topic in REFUSED or payload.get("permanent"):
                 self.failed.setdefault(invoice_id, topic)
                 self.finished.add(invoice_id)
         elif invoice_id in self.retail_requested:
             if topic == events.PDF_RENDERED:
                 at = datetime.fromisoformat(record["occurred_at"]).timestamp()
                 self.retail_rendered.setdefault(invoice_id, at)
-            elif topic == events.INVOICE_REJECTED:
+            elif topic in REFUSED:
                 self.retail_failed.setdefault(invoice_id, "; ".join(payload.get("reasons", [])))
 
 

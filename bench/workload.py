@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
 import time
 import uuid
@@ -40,6 +41,10 @@ class Load:
     invoices: int
     chunk: int = 1000
     retail_rate: float = 1.0  # requests per second; 0 turns the stream off
+    # Shares of business buyers (a NIP: their invoices go to KSeF when the demo tenant and
+    # chain are connected, as `make up` seeds them) among utility invoices and shoppers.
+    business_share: float = 0.5
+    retail_company_share: float = 0.5
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     @property
@@ -61,6 +66,7 @@ async def publish_utility(client: httpx.AsyncClient, load: Load, tally: Tally) -
             series=f"BENCH/{load.run_id}/{index:03d}",
             email_domain=EMAIL_DOMAIN,
         )
+        with_businesses(invoices, load.business_share, random.Random(index))
         ids = {invoice_id_for(demo.DEMO_TENANT, i["number"]) for i in invoices}
         tally.batches[batch_id] = ids
         tally.utility_ids |= ids
@@ -77,6 +83,16 @@ async def publish_utility(client: httpx.AsyncClient, load: Load, tally: Tally) -
         tally.published += size
         remaining -= size
     tally.all_published_at = time.time()
+
+
+def with_businesses(invoices: list[dict], share: float, rng: random.Random) -> None:
+    """Give `share` of the invoices a business buyer (a valid NIP), spread evenly."""
+    for index, invoice in enumerate(invoices):
+        business = math.floor((index + 1) * share) > math.floor(index * share)
+        if business:
+            invoice["buyer"]["nip"] = invoice["buyer"].get("nip") or demo.valid_nip(rng)
+        else:
+            invoice["buyer"].pop("nip", None)
 
 
 async def chain_known(client: httpx.AsyncClient, within: float = 60) -> None:
@@ -103,10 +119,13 @@ async def retail_request(
     producer: AIOKafkaProducer,
     tally: Tally,
     rng: random.Random,
+    company_share: float = 0.0,
 ) -> None:
     """One shopper: a till pushes the receipt; once it is stored, the shopper asks for an
-    invoice for its first two lines."""
-    receipt = demo.demo_receipt(rng, lines=4)
+    invoice for its first two lines (a company, with the NIP on the receipt, in
+    `company_share` of the cases: its invoice goes to KSeF through an online session)."""
+    buyer_nip = demo.valid_nip(rng) if rng.random() < company_share else None
+    receipt = demo.demo_receipt(rng, lines=4, buyer_nip=buyer_nip)
     response = await client.post("/api/v1/receipts", json=receipt, headers=_pos_auth())
     if response.status_code != 202:
         raise RuntimeError(f"receipt refused ({response.status_code}): {response.text[:200]}")
@@ -119,6 +138,10 @@ async def retail_request(
     email = f"shopper-{uuid.uuid4().hex[:8]}@{EMAIL_DOMAIN}"
     picks = [(i, receipt["lines"][i]["quantity"]) for i in (0, 1)]
     envelope = shopper_request(demo.DEMO_CHAIN, receipt_id, email, picks)
+    if buyer_nip:
+        buyer = envelope.payload["buyer"] | {"name": "Firma Kupująca Sp. z o.o.", "nip": buyer_nip}
+        payload = envelope.payload | {"buyer_kind": "company", "buyer": buyer}
+        envelope = envelope.model_copy(update={"payload": payload})
     invoice_id = envelope.payload["invoice_id"]
     tally.retail_requested[invoice_id] = envelope.occurred_at.timestamp()
     try:
@@ -134,6 +157,7 @@ async def retail_stream(
     producer: AIOKafkaProducer,
     tally: Tally,
     rate: float,
+    company_share: float = 0.0,
 ) -> None:
     """Start one shopper every 1/rate seconds, on a fixed schedule (a slow one does not delay
     the next), until cancelled; then give the shoppers under way 30 s to finish."""
@@ -149,7 +173,8 @@ async def retail_stream(
     try:
         for tick in itertools.count():
             await asyncio.sleep(max(0.0, start + tick / rate - time.monotonic()))
-            task = asyncio.create_task(retail_request(client, mongo, producer, tally, rng))
+            shopper = retail_request(client, mongo, producer, tally, rng, company_share)
+            task = asyncio.create_task(shopper)
             running.add(task)
             task.add_done_callback(finished)
     finally:
@@ -198,7 +223,14 @@ async def run(
     ]
     retail = None
     if load.retail_rate > 0:
-        stream = retail_stream(clients.http, clients.mongo, producer, tally, load.retail_rate)
+        stream = retail_stream(
+            clients.http,
+            clients.mongo,
+            producer,
+            tally,
+            load.retail_rate,
+            load.retail_company_share,
+        )
         retail = asyncio.create_task(stream, name="retail stream")
     try:
         outcome = await _wait(

@@ -21,9 +21,14 @@ from tests.support import eventually, local_settings
 from tests.support.parties import Chain, push
 
 
-def _receipt(lines: list[dict[str, Any]], issued_at: datetime | None) -> dict[str, Any]:
+def _receipt(
+    lines: list[dict[str, Any]], issued_at: datetime | None, buyer_nip: str | None = None
+) -> dict[str, Any]:
     receipt = demo.demo_receipt(
-        random.Random(uuid.uuid4().int), lines=len(lines), issued_at=issued_at or datetime.now(UTC)
+        random.Random(uuid.uuid4().int),
+        lines=len(lines),
+        issued_at=issued_at or datetime.now(UTC),
+        buyer_nip=buyer_nip,
     )
     receipt["lines"] = lines
     totals: dict[str, float] = {}
@@ -36,13 +41,17 @@ def _receipt(lines: list[dict[str, Any]], issued_at: datetime | None) -> dict[st
 
 
 async def pushed_receipts(
-    chain: Chain, lines: list[dict[str, Any]], count: int, issued_at: datetime | None = None
+    chain: Chain,
+    lines: list[dict[str, Any]],
+    count: int,
+    issued_at: datetime | None = None,
+    buyer_nip: str | None = None,
 ) -> list[dict[str, Any]]:
     """`count` receipts with these lines, pushed by the till, once receipt-ingest stored
     every one (shoppers find a receipt only then; requests come after that)."""
 
     async def one() -> dict[str, Any]:
-        receipt = _receipt(lines, issued_at)
+        receipt = _receipt(lines, issued_at, buyer_nip)
         response = await push(chain.chain_key, receipt)
         assert response.status_code == 202, response.text
         return receipt | response.json()["receipts"][0]
@@ -65,9 +74,12 @@ async def pushed_receipts(
 
 
 async def pushed_receipt(
-    chain: Chain, lines: list[dict[str, Any]], issued_at: datetime | None = None
+    chain: Chain,
+    lines: list[dict[str, Any]],
+    issued_at: datetime | None = None,
+    buyer_nip: str | None = None,
 ) -> dict[str, Any]:
-    [pushed] = await pushed_receipts(chain, lines, 1, issued_at)
+    [pushed] = await pushed_receipts(chain, lines, 1, issued_at, buyer_nip)
     return pushed
 
 
