@@ -21,6 +21,7 @@ KSEF: dict[str, tuple[str, str]] = {
         "połączono: środowisko {environment}, NIP {nip}, faktury wystawione od {start}.",
         "connected: environment {environment}, NIP {nip}, invoices issued from {start}.",
     ),
+    "ks_access": ("Dostęp do KSeF", "Access to KSeF"),
     "ks_environment": ("Środowisko KSeF", "KSeF environment"),
     "ks_env_test": ("testowe (dane fikcyjne)", "test (made-up data)"),
     "ks_env_demo": ("przedprodukcyjne (demo)", "pre-production (demo)"),
