@@ -13,8 +13,9 @@ from einvoice.storage import object_store
 from einvoice.tenants import TenantDirectory
 from einvoice.worker import consume
 from invoice_pdf.drawn import render_for, warm_up
+from invoice_pdf.ksef import KsefMark
 from pdf_renderer.config import RendererSettings
-from pdf_renderer.handlers import Deps, on_invoice_issued
+from pdf_renderer.handlers import Deps, on_invoice_issued, on_invoice_registered
 from pdf_renderer.topics import TOPICS
 
 SERVICE = TOPICS.service
@@ -32,9 +33,12 @@ async def main(settings: RendererSettings, stop: asyncio.Event) -> None:
         ) as pool:
 
             async def render(
-                invoice: events.InvoiceIssued, branding: events.Branding | None
+                invoice: events.InvoiceIssued,
+                branding: events.Branding | None,
+                /,
+                ksef: KsefMark | None = None,
             ) -> bytes:
-                return await loop.run_in_executor(pool, render_for, invoice, branding)
+                return await loop.run_in_executor(pool, render_for, invoice, branding, ksef)
 
             # Every worker started and warmed up before the first invoice (the pool would
             # start them one by one as work arrives): a shopper's first invoice does not
@@ -43,7 +47,10 @@ async def main(settings: RendererSettings, stop: asyncio.Event) -> None:
                 *(loop.run_in_executor(pool, os.getpid) for _ in range(settings.render_processes))
             )
             deps = Deps(store=store, render=render, tenants=tenants)
-            handlers = {events.INVOICE_ISSUED: partial(on_invoice_issued, deps=deps)}
+            handlers = {
+                events.INVOICE_ISSUED: partial(on_invoice_issued, deps=deps),
+                events.INVOICE_REGISTERED: partial(on_invoice_registered, deps=deps),
+            }
             await consume(
                 settings, TOPICS, handlers, stop, concurrency=settings.render_processes * 2
             )
