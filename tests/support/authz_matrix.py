@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 LOGIN = "<login>"  # expected redirect: /account/login?next=<the path>
 PDF = "application/pdf"
+XML = "application/xml"
 FORBIDDEN = "Ta strona jest przeznaczona dla innego rodzaju konta."  # acc_forbidden
 CSRF_REFUSED = "Formularz wygasł."  # acc_csrf
 NOT_FOUND = "Nie znaleziono paragonu"  # shop_not_found
@@ -129,6 +130,36 @@ def _api_rows() -> list[Row]:
     ]
     for actor in ("anonymous", "wrongkey", "posX", "shopperA", "operatorU"):
         rows.append(Row(actor, "GET", "/api/v1/confirmations", 401, absent=("{inv_u}",)))
+    # GET /api/v1/invoices/{id} and its FA(3) XML and UPO: the owner only; another tenant,
+    # and a chain's invoice, are told they do not exist. The utility's tenant has no KSeF
+    # connection: its invoice is outside KSeF, so it has an FA(3) XML but no UPO.
+    rows += [
+        Row(
+            "utility",
+            "GET",
+            "/api/v1/invoices/{inv_u}",
+            200,
+            contains=("{no_u}", '"ksef_status":"outside"', "/api/v1/invoices/{inv_u}/fa3.xml"),
+        ),
+        Row("utility", "GET", "/api/v1/invoices/{inv_u}/fa3.xml", 200, content_type=XML),
+        Row(
+            "utility",
+            "GET",
+            "/api/v1/invoices/{inv_u}/upo.xml",
+            404,
+            contains=("outside KSeF",),
+        ),
+        Row("utility", "GET", "/api/v1/invoices/{inv_a}", 404, note="a chain's invoice"),
+        Row("utility", "GET", "/api/v1/invoices/{inv_a}/fa3.xml", 404, note="a chain's invoice"),
+    ]
+    for path in (
+        "/api/v1/invoices/{inv_u}",
+        "/api/v1/invoices/{inv_u}/fa3.xml",
+        "/api/v1/invoices/{inv_u}/upo.xml",
+    ):
+        rows.append(Row("utility2", "GET", path, 404, contains=("no invoice",), absent=("{no_u}",)))
+        for actor in ("anonymous", "wrongkey", "posX", "shopperA", "chainX", "operatorU"):
+            rows.append(Row(actor, "GET", path, 401, absent=("{no_u}",)))
     # POST /api/v1/receipts: POS keys only; a store-bound key for its store only; the chain
     # always comes from the key (a receipt can never be pushed into another chain).
     for actor in ("anonymous", "wrongkey", "utility", "shopperA", "chainX"):

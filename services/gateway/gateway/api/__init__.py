@@ -1,2 +1,3 @@
-"""The billing and POS API under /api/v1 (bearer keys, JSON): batches, confirmations,
-receipts, the e-mail template and the webhook's delivery log."""
+"""The billing and POS API under /api/v1 (bearer keys, JSON): batches, invoices (status,
+KSeF, FA(3) XML and UPO), confirmations, receipts, the e-mail template and the webhook's
+delivery log."""

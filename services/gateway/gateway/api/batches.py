@@ -61,7 +61,10 @@ async def publish_batch(request: Request, state: StateDep, tenant: TenantDep) ->
 async def batch_progress(
     batch_id: str, state: StateDep, tenant: TenantDep, details: bool = False
 ) -> dict[str, Any]:
-    """Progress by stage: requested, issued, rendered, mailed, opened, failed (with reasons)."""
+    """Progress by stage: requested, issued, rendered, mailed, opened, failed (with reasons),
+    and by KSeF status (`ksef`: waiting, registered, rejected, outside). With `details=true`
+    every invoice, with its stage, KSeF status and KSeF number (one invoice in full:
+    `GET /api/v1/invoices/{invoice_id}`)."""
     summary = await tracking.batch_status(state.mongo, tenant.tenant_id, batch_id)
     if summary is None:
         raise HTTPException(
@@ -92,5 +95,8 @@ def _public_row(row: tracking.Delivery) -> dict[str, object]:
         "failed_stage",
         "failure_reasons",
         "total_gross",
+        "ksef_status",
+        "ksef_number",
+        "ksef_acquired_at",
     )
     return {k: row.get(k) for k in keep}

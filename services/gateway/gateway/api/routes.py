@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.api import batches, confirmations, email_template, receipts, webhooks
+from gateway.api import batches, confirmations, email_template, invoices, receipts, webhooks
 
 router = APIRouter()
-for _part in (batches, confirmations, receipts, email_template, webhooks):
+for _part in (batches, invoices, confirmations, receipts, email_template, webhooks):
     router.include_router(_part.router)
