@@ -30,6 +30,7 @@ class Link(TypedDict):
     expires_at: datetime
     revoked: bool
     cause_event_id: NotRequired[str]  # the event whose e-mail carries the link
+    ksef_number: NotRequired[str | None]  # the invoice's KSeF number (pdf.rendered's)
 
 
 def token_hash(token: str) -> str:

@@ -41,6 +41,8 @@ async def landing(token: str, request: Request, state: StateDep) -> Response:
         token=token,
         delivery=delivery or {},
         seller=tenant.name if tenant else "",
+        # read-tracker's record, or the link's (the mailer copies it from pdf.rendered)
+        ksef_number=(delivery.get("ksef_number") if delivery else None) or link.get("ksef_number"),
     )
     # A browser that showed this page sends the cookie back with the download; a scanner
     # that posts the form without rendering the page usually does not.

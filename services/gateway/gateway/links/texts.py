@@ -5,6 +5,7 @@ LINKS: dict[str, tuple[str, str]] = {
     "from": ("Wystawca", "Issued by"),
     "amount": ("Kwota do zapłaty", "Amount due"),
     "due": ("Termin płatności", "Due date"),
+    "link_ksef_number": ("Numer KSeF", "KSeF number"),
     "download": ("Pobierz fakturę (PDF)", "Download the invoice (PDF)"),
     "download_hint": (
         "Plik PDF zostanie pobrany po kliknięciu przycisku.",
