@@ -68,6 +68,22 @@ class Tenants:
         return self.tenant
 
 
+class Limiter:
+    """The shared rate limiter: `allowed` hits, then refusals."""
+
+    def __init__(self, allowed: int = 100) -> None:
+        self.allowed = allowed
+        self.hits: list[tuple[str, str, int, int]] = []
+
+    async def hit(self, purpose: str, subject: str, limit: int, window_seconds: int) -> bool:
+        self.hits.append((purpose, subject, limit, window_seconds))
+        self.allowed -= 1
+        return self.allowed >= 0
+
+    def retry_after(self, window_seconds: int) -> int:
+        return 300
+
+
 @pytest.fixture(scope="module")
 def simulator(tmp_path_factory: pytest.TempPathFactory):
     started = start_simulator(tmp_path_factory.mktemp("ksef-sim"))
@@ -99,7 +115,9 @@ def app_for(tenants: Tenants, gateway_settings: GatewaySettings) -> FastAPI:
     app.add_middleware(SessionMiddleware, secret_key=SECRET, session_cookie="einvoice_session")
     app.include_router(operator_routes.router)
     app.include_router(chain_routes.router)
-    state = SimpleNamespace(settings=gateway_settings, producer=None, tenants=tenants)
+    state = SimpleNamespace(
+        settings=gateway_settings, producer=None, tenants=tenants, rate_limiter=Limiter()
+    )
     app.dependency_overrides |= {
         get_state: lambda: state,
         operator_auth.operator_tenant: lambda: tenants.tenant,
@@ -403,6 +421,16 @@ def test_the_test_in_english(portal: Portal, simulator) -> None:
     )
 
 
+def test_tests_have_a_budget_per_tenant(portal: Portal) -> None:
+    limiter = portal.app.dependency_overrides[get_state]().rate_limiter
+    limiter.allowed = 0
+    refused = portal.post(**form(token="t", action="test"))
+    assert refused.status_code == 200
+    assert outcome(refused) == "Zbyt wiele prób w krótkim czasie. Spróbuj ponownie za 5 min."
+    tenant_id = portal.tenants.tenant.tenant_id
+    assert limiter.hits == [("ksef-test", tenant_id, *connection.TEST_BUDGET)]
+
+
 # --- the test's refusals without a simulator --------------------------------------------------
 
 
@@ -431,7 +459,7 @@ def submitted(token: str | None = "t") -> connection.Submitted:
 
 async def run_test(behaviour: Any, seconds: float = 5) -> tuple[connection.Outcome, FakeApi]:
     api = FakeApi(behaviour)
-    result = await connection.test_connection(
+    result = await connection.try_connection(
         settings(),
         submitted(),
         None,

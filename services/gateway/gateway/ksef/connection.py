@@ -8,7 +8,9 @@ never shown again: an empty token field keeps the stored one, as long as the env
 the NIP stay the same (a token belongs to one context in one environment; changing either
 needs a new token). "Test the connection" really authenticates with KSeF
 (`ksef_api.KsefApi.authenticate` against `settings.ksef_url(environment)`) with what the
-form says, within `TEST_SECONDS`, and tells the result in words: never a stack trace.
+form says, within `TEST_SECONDS`, and tells the result in words: never a stack trace. A
+tenant has `TEST_BUDGET` tests per window (KSeF limits authentications per address, and
+the platform's address is every tenant's).
 
 Each portal's route module (`operator/ksef.py`, `chain/ksef.py`) signs the person in, checks
 the form token and renders its own frame around `ksef/connection.html`; everything else is
@@ -44,6 +46,9 @@ Consumers = Literal["outside", "ksef"]
 CONSUMERS: tuple[Consumers, ...] = get_args(Consumers)
 # The whole test (challenge, keys, the token, the operation's status, redeeming it).
 TEST_SECONDS = 20
+# Tests per tenant and window: every test is an authentication with KSeF, whose limits count
+# the platform's address, which every tenant's connector shares.
+TEST_BUDGET = (20, 600)
 TOKEN_MAX_CHARS = 1000
 # What KSeF requires of a context NIP, beyond the checksum (KsefSettings.context_nip).
 _KSEF_NIP = re.compile(r"^[1-9]((\d[1-9])|([1-9]\d))\d{7}$")
@@ -221,7 +226,7 @@ def _test_token(
         return Outcome(False, f"{t['ks_test_failed']} {t['ks_err_unsealable']}")
 
 
-async def test_connection(
+async def try_connection(
     settings: GatewaySettings,
     submitted: Submitted,
     current: events.KsefSettings | None,

@@ -14,11 +14,12 @@ from einvoice import events
 from gateway.ksef.connection import (
     CONSUMERS,
     ENVIRONMENTS,
+    TEST_BUDGET,
     Outcome,
     form_values,
     read_form,
     settings_from,
-    test_connection,
+    try_connection,
 )
 from gateway.state import AppState
 from gateway.tenant_settings import secret_sealer
@@ -111,7 +112,11 @@ async def submit(
     submitted = read_form(form, current, t)
     sealer = secret_sealer(state.settings)
     if action == "test" and not submitted.problems:
-        outcome = await test_connection(state.settings, submitted, current, sealer, t)
+        if await state.rate_limiter.hit("ksef-test", tenant.tenant_id, *TEST_BUDGET):
+            outcome = await try_connection(state.settings, submitted, current, sealer, t)
+        else:
+            minutes = max(1, state.rate_limiter.retry_after(TEST_BUDGET[1]) // 60)
+            outcome = Outcome(False, t["acc_limited"].format(minutes=minutes))
         return show(request, state, tenant, frame, submitted.values, outcome=outcome)
     settings, problems = settings_from(submitted, current, sealer, t)
     if settings is None:
