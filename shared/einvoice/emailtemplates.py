@@ -75,6 +75,12 @@ VARIABLES: tuple[Variable, ...] = (
         "https://faktury.example.pl/i/przyklad",
     ),
     Variable("link_expires", "Data ważności linku", "The link's expiry date", "01.05.2025"),
+    Variable(
+        "ksef_number",
+        "Numer KSeF faktury (pusty poza KSeF: użyj {% if ksef_number %})",
+        "The invoice's KSeF number (empty outside KSeF: use {% if ksef_number %})",
+        "5265877635-20250131-0A1B2C3D4E5F-63",
+    ),
 )
 _SAMPLES = {v.name: v.sample for v in VARIABLES}
 
@@ -137,6 +143,7 @@ def _variables(pdf: events.PdfRendered, link: str, link_expires: str) -> dict[st
         "issue_date": pdf.issue_date.strftime("%d.%m.%Y"),
         "link": link,
         "link_expires": link_expires,
+        "ksef_number": pdf.ksef_number,
     }
 
 
@@ -204,7 +211,8 @@ def _address(value: str) -> str:
 
 
 def sample_pdf(tenant: events.TenantConfig | None = None) -> events.PdfRendered:
-    """A utility invoice of `tenant` (as `VARIABLES` shows it) to preview a template on."""
+    """A utility invoice of `tenant` (as `VARIABLES` shows it) to preview a template on; with
+    a KSeF number unless the tenant is known not to send invoices to KSeF."""
     return events.PdfRendered(
         invoice_id="sample",
         batch_id="sample",
@@ -220,6 +228,7 @@ def sample_pdf(tenant: events.TenantConfig | None = None) -> events.PdfRendered:
         total_gross=Decimal("1234.56"),
         currency=_SAMPLES["currency"],
         due_date=date(2025, 2, 14),
+        ksef_number=_SAMPLES["ksef_number"] if tenant is None or tenant.ksef else None,
     )
 
 
@@ -258,9 +267,10 @@ def check(
     template: events.EmailTemplate, tenant: events.TenantConfig | None = None
 ) -> list[Problem]:
     """Every field's first problem: syntax, sandbox refusals, unknown variables, and any
-    failure to render the sample invoice, with and without a due date."""
-    with_due = _variables(sample_pdf(tenant), _SAMPLES["link"], _SAMPLES["link_expires"])
-    samples = (with_due, with_due | {"due_date": None})
+    failure to render the sample invoice, with and without a due date, in KSeF and not."""
+    full = _variables(sample_pdf(tenant), _SAMPLES["link"], _SAMPLES["link_expires"])
+    full["ksef_number"] = _SAMPLES["ksef_number"]
+    samples = (full, full | {"due_date": None}, full | {"ksef_number": None})
     problems = []
     for field in FIELDS:
         env = _HTML if field == "html" else _TEXT

@@ -22,7 +22,7 @@ from tests.support.builders import BATCH, TENANT, decoded, issued_event, issued_
 from tests.support.fakes import FakeStore, sha256_hex
 
 KEY = f"{TENANT}/2025/01/inv-1.pdf"
-NUMBER = "5260250274-20250131-0A1B2C3D4E5F-7A"
+NUMBER = "5260250274-20250131-0A1B2C3D4E5F-EA"
 URL = (
     "https://qr-test.ksef.mf.gov.pl/invoice/5260250274/31-01-2025/"
     "UtQp9Gpc51y-u3xApZjIjgkpZ01js-J8KflSPW8WzIE"

@@ -181,6 +181,7 @@ async def _enqueue(
         recipient=recipient,
         now=now,
         ttl_days=tenant.link_ttl_days if tenant else 90,
+        ksef_number=pdf.ksef_number,
     )
     url = f"{deps.public_base_url.rstrip('/')}/i/{link.token}"
     try:

@@ -1,4 +1,8 @@
-"""Invoice links: 256 random bits, shown once in the e-mail, stored only as a SHA-256 hash."""
+"""Invoice links: 256 random bits, shown once in the e-mail, stored only as a SHA-256 hash.
+
+The record the gateway's landing page reads (`einvoice.readmodels.mailing.LINKS`) also names
+the invoice's KSeF number, ``ksef_number``, when the invoice is in KSeF (left out otherwise).
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ def new_link(
     recipient: str,
     now: datetime,
     ttl_days: int,
+    ksef_number: str | None = None,
 ) -> NewLink:
     token = secrets.token_urlsafe(32)
     record: Link = {
@@ -41,4 +46,6 @@ def new_link(
         "expires_at": now + timedelta(days=ttl_days),
         "revoked": False,
     }
+    if ksef_number:
+        record["ksef_number"] = ksef_number
     return NewLink(token=token, record=record)
