@@ -139,7 +139,7 @@ def _api_rows() -> list[Row]:
             "GET",
             "/api/v1/invoices/{inv_u}",
             200,
-            contains=("{no_u}", '"ksef_status":"outside"', "/api/v1/invoices/{inv_u}/fa3.xml"),
+            contains=("{no_u}", '"status":"outside"', "/api/v1/invoices/{inv_u}/fa3.xml"),
         ),
         Row("utility", "GET", "/api/v1/invoices/{inv_u}/fa3.xml", 200, content_type=XML),
         Row(

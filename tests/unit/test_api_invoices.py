@@ -108,6 +108,8 @@ class World:
             ksef_acquired_at=minutes(2.5).replace(tzinfo=None),  # as MongoDB hands it back
             ksef_mode="online",
             ksef_session="20250201-SO-2FDE8A1C0C-31A46AEA8C-5A",
+            ksef_verification_url="https://ksef-test.mf.gov.pl/client-app/invoice/x",
+            s3_key=f"{tenant}/2025/01/{invoice_id}.pdf",
             upo_key=upo_key,
             upo_sha256=sha(UPO),
         )
@@ -154,12 +156,16 @@ async def test_a_registered_invoice_with_its_stages_ksef_and_documents(world) ->
         "failed_stage": None,
         "failure_reasons": [],
         "failed_at": None,
-        "ksef_status": "registered",
-        "ksef_number": KSEF_NUMBER,
-        "ksef_acquired_at": "2025-02-01T09:32:30Z",
-        "ksef_mode": "online",
-        "ksef_session": "20250201-SO-2FDE8A1C0C-31A46AEA8C-5A",
-        "ksef_rejection_code": None,
+        "ksef": {
+            "status": "registered",
+            "number": KSEF_NUMBER,
+            "acquired_at": "2025-02-01T09:32:30Z",
+            "mode": "online",
+            "session": "20250201-SO-2FDE8A1C0C-31A46AEA8C-5A",
+            "verification_url": "https://ksef-test.mf.gov.pl/client-app/invoice/x",
+            "rejection_code": None,
+        },
+        "pdf_key": f"{world.tenant}/2025/01/inv-1.pdf",
         "fa3_sha256": sha(FA3),
         "upo_sha256": sha(UPO),
         "fa3_url": "/api/v1/invoices/inv-1/fa3.xml",
@@ -175,7 +181,12 @@ async def test_a_waiting_invoice_has_no_upo_link_yet(world) -> None:
         fa3_key=f"{world.tenant}/2025/01/inv-2.fa3.xml",
     )
     body = (await world.api.get("/api/v1/invoices/inv-2", headers=auth())).json()
-    assert (body["stage"], body["ksef_status"], body["ksef_number"]) == ("issued", "waiting", None)
+    assert (body["stage"], body["ksef"]["status"], body["ksef"]["number"]) == (
+        "issued",
+        "waiting",
+        None,
+    )
+    assert body["pdf_key"] is None
     assert body["fa3_url"] == "/api/v1/invoices/inv-2/fa3.xml" and body["upo_url"] is None
 
 
@@ -190,8 +201,8 @@ async def test_a_ksef_refusal_shows_its_code_and_reasons(world) -> None:
         failure_reasons=["Błąd weryfikacji semantyki dokumentu faktury"],
     )
     body = (await world.api.get("/api/v1/invoices/inv-3", headers=auth())).json()
-    assert body["stage"] == "failed" and body["ksef_status"] == "rejected"
-    assert (body["failed_stage"], body["failure_reasons"], body["ksef_rejection_code"]) == (
+    assert body["stage"] == "failed" and body["ksef"]["status"] == "rejected"
+    assert (body["failed_stage"], body["failure_reasons"], body["ksef"]["rejection_code"]) == (
         "ksef",
         ["Błąd weryfikacji semantyki dokumentu faktury"],
         450,
@@ -218,7 +229,11 @@ async def test_a_dead_lettered_invoice_shows_the_topic_and_reason(world) -> None
 async def test_an_invoice_outside_ksef(world) -> None:
     world.delivery("inv-5", issued_at=minutes(1), ksef_status="outside")
     body = (await world.api.get("/api/v1/invoices/inv-5", headers=auth())).json()
-    assert (body["ksef_status"], body["ksef_number"], body["upo_url"]) == ("outside", None, None)
+    assert (body["ksef"]["status"], body["ksef"]["number"], body["upo_url"]) == (
+        "outside",
+        None,
+        None,
+    )
 
 
 # --- the documents ------------------------------------------------------------------------

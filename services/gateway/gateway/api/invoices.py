@@ -50,6 +50,22 @@ class Problem(BaseModel):
     detail: str = Field(description="Why, in words.")
 
 
+class KsefState(BaseModel):
+    """Where the invoice stands with KSeF."""
+
+    status: tracking.KsefStatus | None = Field(
+        description="`waiting` (goes to KSeF, no KSeF number yet), `registered`, `rejected` "
+        "(KSeF refused it: see `failure_reasons`), `outside` (does not go to KSeF); None "
+        "until the invoice is issued."
+    )
+    number: str | None = Field(description="The KSeF number, once registered.")
+    acquired_at: datetime | None = Field(description="When KSeF took the invoice.")
+    mode: Literal["online", "batch"] | None = Field(description="The KSeF session's kind.")
+    session: str | None = Field(description="The KSeF session's reference number.")
+    verification_url: str | None = Field(description="KOD I: the link the PDF's QR code holds.")
+    rejection_code: int | None = Field(description="KSeF's status code of a refusal.")
+
+
 class InvoiceStatus(BaseModel):
     """One invoice as read-tracker follows it."""
 
@@ -71,16 +87,8 @@ class InvoiceStatus(BaseModel):
     )
     failure_reasons: list[str]
     failed_at: datetime | None
-    ksef_status: tracking.KsefStatus | None = Field(
-        description="`waiting` (goes to KSeF, no KSeF number yet), `registered`, `rejected` "
-        "(KSeF refused it: see `failure_reasons`), `outside` (does not go to KSeF); None "
-        "until the invoice is issued."
-    )
-    ksef_number: str | None
-    ksef_acquired_at: datetime | None = Field(description="When KSeF took the invoice.")
-    ksef_mode: Literal["online", "batch"] | None
-    ksef_session: str | None = Field(description="The KSeF session's reference number.")
-    ksef_rejection_code: int | None = Field(description="KSeF's status code of a refusal.")
+    ksef: KsefState
+    pdf_key: str | None = Field(description="The PDF in object storage, once rendered.")
     fa3_sha256: str | None = Field(description="SHA-256 of the FA(3) XML, hexadecimal.")
     upo_sha256: str | None = Field(description="SHA-256 of the UPO XML, hexadecimal.")
     fa3_url: str | None = Field(description="The FA(3) XML; None when none is stored.")
@@ -135,12 +143,16 @@ async def invoice_status(invoice_id: str, state: StateDep, tenant: TenantDep) ->
         failed_stage=failed_stage,
         failure_reasons=reasons,
         failed_at=tracking.aware(failed_at) if failed_at else None,
-        ksef_status=d.get("ksef_status"),
-        ksef_number=d.get("ksef_number"),
-        ksef_acquired_at=_aware(d.get("ksef_acquired_at")),
-        ksef_mode=d.get("ksef_mode"),
-        ksef_session=d.get("ksef_session"),
-        ksef_rejection_code=d.get("ksef_rejection_code"),
+        ksef=KsefState(
+            status=d.get("ksef_status"),
+            number=d.get("ksef_number"),
+            acquired_at=_aware(d.get("ksef_acquired_at")),
+            mode=d.get("ksef_mode"),
+            session=d.get("ksef_session"),
+            verification_url=d.get("ksef_verification_url"),
+            rejection_code=d.get("ksef_rejection_code"),
+        ),
+        pdf_key=d.get("s3_key"),
         fa3_sha256=d.get("fa3_sha256"),
         upo_sha256=d.get("upo_sha256"),
         fa3_url=f"{base}/fa3.xml" if d.get("fa3_key") else None,
