@@ -40,8 +40,10 @@ async def confirmation_feed(
 ) -> dict[str, Any]:
     """What billing needs to hear, oldest first. `status: confirmed`: invoice number, customer
     id, first-open time, IP, host, user agent and open count. `status: failed`: the stage that
-    failed (`mail` for an e-mail the server refused for good) and the reasons. Keep `next` and
-    ask with `?since=<next>`."""
+    failed (`mail` for an e-mail the server refused for good, `ksef` for an invoice KSeF
+    refused, with `ksef_rejection_code`) and the reasons. Every item carries `ksef_number`
+    (once KSeF registered the invoice) and `ksef_status` (`outside`: not a KSeF invoice).
+    Keep `next` and ask with `?since=<next>`."""
     try:
         items, next_cursor = await billing_feed.confirmation_feed(
             state.mongo, tenant.tenant_id, since, max(1, min(limit, 1000))
