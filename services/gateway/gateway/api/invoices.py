@@ -8,6 +8,7 @@ import hashlib
 import re
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import Response
@@ -131,7 +132,7 @@ async def invoice_status(invoice_id: str, state: StateDep, tenant: TenantDep) ->
     stage = tracking.stage_of(d)
     failed_stage, reasons = tracking.failure_of(d) if stage == "failed" else (None, [])
     failed_at = (d.get("failed_at") or d.get("dead_letter_at")) if stage == "failed" else None
-    base = f"/api/v1/invoices/{invoice_id}"
+    base = f"/api/v1/invoices/{quote(d['invoice_id'], safe='')}"
     return InvoiceStatus(
         invoice_id=d["invoice_id"],
         batch_id=d["batch_id"],
