@@ -8,6 +8,7 @@ the OpenAPI (`checking_openapi`)."""
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -134,8 +135,20 @@ async def test_a_batch_of_50_invoices_is_registered_with_ksef_numbers_and_upos(
         "//upo:NumerKSeFDokumentu/text()", namespaces=UPO_NS
     )
     assert sorted(numbers) == sorted(s.ksef_number for s in statuses)
-    # The storage link needs no token, as KSeF's.
     async with httpx.AsyncClient() as http:
+        # By KSeF number, as the OpenAPI's other UPO path has it.
+        by_number = await http.get(
+            f"{client.sim.base_url}/v2/sessions/{reference}/invoices/ksef/"
+            f"{statuses[-1].ksef_number}/upo",
+            headers={"Authorization": f"Bearer {access}"},
+        )
+        check(by_number, "GET", "/sessions/{referenceNumber}/invoices/ksef/{ksefNumber}/upo")
+        assert by_number.headers["x-ms-meta-hash"] == b64_sha256(by_number.content)
+        assert upo_valid(by_number.content)
+        assert etree.fromstring(by_number.content).xpath(
+            "//upo:NumerFaktury/text()", namespaces=UPO_NS
+        ) == [statuses[-1].invoice_number]
+        # The storage link needs no token, as KSeF's.
         stored = await http.get(statuses[0].upo_download_url or "")
     assert stored.status_code == 200 and upo_valid(stored.content)
 
@@ -349,9 +362,23 @@ async def test_open_refuses_what_the_documented_limits_refuse(client: Client) ->
                 },
             },
         )
-    assert huge.status_code == 400
-    check(huge, "POST", "/sessions/batch")
-    assert huge.json()["exception"]["exceptionDetailList"][0]["exceptionCode"] == 21157
+        assert huge.status_code == 400
+        check(huge, "POST", "/sessions/batch")
+        assert huge.json()["exception"]["exceptionDetailList"][0]["exceptionCode"] == 21157
+
+        # A package over 5 GB is refused by the schema's maximum (21405).
+        body = json.loads(huge.request.content)
+        body["batchFile"]["fileSize"] = 5_000_000_001
+        body["batchFile"]["fileParts"] = [
+            {"ordinalNumber": 1, "fileSize": 16, "fileHash": part.file_hash}
+        ]
+        over = await http.post(
+            f"{client.sim.base_url}/v2/sessions/batch",
+            headers={"Authorization": f"Bearer {access}"},
+            json=body,
+        )
+        check(over, "POST", "/sessions/batch")
+        assert over.json()["exception"]["exceptionDetailList"][0]["exceptionCode"] == 21405
 
 
 async def test_the_fault_switch_covers_batch_sessions_and_uploads(
