@@ -78,6 +78,16 @@ MAILBOX = {
     "per_day": "",
     "action": "save",
 }
+# "Test the connection" with a made-up token: no variant can save a KSeF connection (an
+# unknown action saves nothing either), so no later test's invoices go to KSeF.
+KSEF_TEST = {
+    "environment": "test",
+    "context_nip": "5261040828",
+    "start_date": "2026-02-01",
+    "consumers": "outside",
+    "token": "made-up-token",
+    "action": "test",
+}
 # The second utility (operatorU2, utility2) takes the writes that change a tenant, so the
 # session's tenant, which other modules use, keeps its settings (a hostile but valid e-mail
 # template saved for it would change every later test's mail).
@@ -92,6 +102,8 @@ WRITES = [
     Write("shopperA", "POST", "/me/receipts/{x}/{rcpt_a}", form=REQUEST_FORM, csrf=True),
     Write("chainX", "POST", "/chain/branding", form=BRANDING_X, csrf=True),
     Write("chainX", "POST", "/chain/branding/preview", form=BRANDING_X, csrf=True),
+    Write("operatorU2", "POST", "/operator/ksef", form=KSEF_TEST, csrf=True),
+    Write("chainX", "POST", "/chain/ksef", form=KSEF_TEST, csrf=True),
     Write(
         "anonymous",
         "POST",
@@ -144,6 +156,14 @@ READS = [
     ("chainX", "/chain?issued_from={h}&issued_to={h}&store_id={h}&nip={h}&stage={h}"),
     ("chainX", "/chain/invoices.csv?issued_from={h}&nip={h}"),
     ("chainX", "/chain/invoices/{h}/pdf"),
+    ("operatorU", "/operator/batches/{batch_u}?ksef={h}"),
+    ("operatorU", "/operator/ksef?saved={h}&lang={h}"),
+    ("operatorU", "/operator/invoices/{h}/fa3.xml"),
+    ("operatorU", "/operator/invoices/{h}/upo.xml"),
+    ("chainX", "/chain?ksef={h}"),
+    ("chainX", "/chain/ksef?saved={h}&lang={h}"),
+    ("chainX", "/chain/invoices/{h}/fa3.xml"),
+    ("chainX", "/chain/invoices/{h}/upo.xml"),
 ]
 # What fits in a URL (8 KB, as servers allow): the long values belong to bodies, and a
 # 2,000-character one stands for them here.
