@@ -366,8 +366,11 @@ def test_a_good_token_authenticates_with_ksef_and_nothing_is_saved(
     tested = portal.post(**form(token=token, action="test"))
     assert tested.status_code == 200
     text = outcome(tested)
-    assert text.startswith("Połączenie działa: KSeF (testowe (dane fikcyjne)) przyjął token")
-    assert f"NIP {NIP}" in text and "wpisz go ponownie" in text
+    assert text.startswith(
+        f"Połączenie działa: KSeF przyjął token w kontekście NIP {NIP} (środowisko testowe "
+        "(dane fikcyjne))."
+    )
+    assert "wpisz go ponownie" in text
     assert 'class="result ok"' in tested.text
     assert token not in tested.text and portal.tenants.published == []
 
@@ -416,8 +419,8 @@ def test_a_bad_form_is_not_tested(portal: Portal) -> None:
 def test_the_test_in_english(portal: Portal, simulator) -> None:
     tested = portal.post("?lang=en", **form(token=ksef_token(simulator), action="test"))
     assert outcome(tested).startswith(
-        "The connection works: KSeF (test (made-up data)) accepted the token in the context "
-        f"of NIP {NIP}."
+        f"The connection works: KSeF accepted the token in the context of NIP {NIP} "
+        "(environment test (made-up data))."
     )
 
 

@@ -103,9 +103,9 @@ KSEF: dict[str, tuple[str, str]] = {
     ),
     # "Test the connection": what KSeF said, in words.
     "ks_test_ok": (
-        "Połączenie działa: KSeF ({environment}) przyjął token w kontekście NIP {nip}.",
-        "The connection works: KSeF ({environment}) accepted the token in the context of NIP "
-        "{nip}.",
+        "Połączenie działa: KSeF przyjął token w kontekście NIP {nip} (środowisko {environment}).",
+        "The connection works: KSeF accepted the token in the context of NIP {nip} (environment "
+        "{environment}).",
     ),
     "ks_test_not_saved": (
         "Sprawdzono nowy token, ale go nie zapisano: wpisz go ponownie i kliknij „Zapisz”.",
