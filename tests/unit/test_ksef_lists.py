@@ -5,6 +5,7 @@ FA(3) XML and UPO downloads of the tenant's own invoices only (404 with the reas
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -17,6 +18,7 @@ from obstore.exceptions import NotFoundError
 from starlette.middleware.sessions import SessionMiddleware
 
 from einvoice import events
+from einvoice.bus import TransientError
 from einvoice.readmodels import tracking
 from gateway.chain import routes as chain_routes
 from gateway.config import GatewaySettings
@@ -63,6 +65,7 @@ def rows_of(tenant_id: str, kind: str | None = None) -> list[dict[str, Any]]:
             "ksef_number": NUMBER,
             "ksef_acquired_at": AT,
             "fa3_key": f"{prefix}/reg.fa3.xml",
+            "fa3_sha256": hashlib.sha256(stored(f"{prefix}/reg.fa3.xml")).hexdigest(),
             "upo_key": f"{prefix}/reg.upo.xml",
         },
         base
@@ -100,6 +103,10 @@ def rows_of(tenant_id: str, kind: str | None = None) -> list[dict[str, Any]]:
     ]
 
 
+def stored(key: str) -> bytes:
+    return b"<?xml version='1.0'?><Doc key='" + key.encode() + b"'/>"
+
+
 class Store:
     def __init__(self) -> None:
         self.read: list[str] = []
@@ -108,7 +115,9 @@ class Store:
         self.read.append(key)
         if "lost" in key:
             raise NotFoundError("gone")
-        return b"<?xml version='1.0'?><Doc key='" + key.encode() + b"'/>"
+        if "down" in key:
+            raise TransientError("object storage: connection refused")
+        return stored(key)
 
 
 @pytest.fixture
@@ -261,6 +270,24 @@ def test_absent_documents_are_404_with_the_reason(calls, path, reason) -> None:
     assert answer.status_code == 404 and reason in answer.text
     assert answer.headers["content-type"].startswith("text/plain")
     assert all(not key.startswith("other-tenant/") for key in client.store.read)
+
+
+def test_a_damaged_or_unreachable_document_is_said_in_words(calls, monkeypatch) -> None:
+    real = tracking.delivery
+
+    async def delivery(client, tenant_id, invoice_id):
+        row = await real(client, tenant_id, invoice_id)
+        if invoice_id == "reg":
+            row = row | {"upo_sha256": "0" * 64, "fa3_key": "wod/2026/03/down.fa3.xml"}
+        return row
+
+    monkeypatch.setattr(tracking, "delivery", delivery)
+    client = client_for(UTILITY)
+    damaged = client.get("/operator/invoices/reg/upo.xml")
+    assert damaged.status_code == 500 and "sumą kontrolną (SHA-256)" in damaged.text
+    down = client.get("/operator/invoices/reg/fa3.xml")
+    assert down.status_code == 503 and down.headers["retry-after"] == "5"
+    assert "chwilowo niedostępny" in down.text
 
 
 def test_another_tenants_invoice_is_not_found(calls) -> None:

@@ -10,6 +10,7 @@ record, so that a list keeps working whichever of them a record has.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -21,9 +22,13 @@ from fastapi import Request
 from fastapi.responses import Response
 from obstore.exceptions import NotFoundError
 
+from einvoice.bus import TransientError
+from einvoice.log import get_logger
 from einvoice.readmodels import tracking
 from gateway.state import AppState
 from gateway.web.texts import texts
+
+log = get_logger(__name__)
 
 KSEF_STATUSES = ("registered", "waiting", "rejected", "outside")
 Document = Literal["fa3", "upo"]
@@ -102,12 +107,15 @@ def _safe_name(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", value)[:80] or "faktura"
 
 
-def _not_found(request: Request, document: Document) -> Response:
+def _refusal(request: Request, text_key: str, status_code: int = 404) -> Response:
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if status_code == 503:
+        headers["Retry-After"] = "5"
     return Response(
-        texts(request)[f"ks_no_{document}"],
-        status_code=404,
+        texts(request)[text_key],
+        status_code=status_code,
         media_type="text/plain; charset=utf-8",
-        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        headers=headers,
     )
 
 
@@ -116,18 +124,26 @@ async def document_response(
 ) -> Response:
     """The invoice's FA(3) XML or UPO, from the object key on its delivery record; only the
     tenant's own invoice (the record is looked up under the tenant, and the object lies
-    under the tenant's prefix), else 404 with the reason."""
+    under the tenant's prefix), else 404 with the reason; checked against the SHA-256
+    read-tracker recorded (as the billing API's documents are)."""
     found = None
     if 0 < len(invoice_id) <= 128:
         found = await tracking.delivery(state.mongo, tenant_id, invoice_id)
     record: Mapping[str, object] = found or {}
     key = _text(record.get(f"{document}_key")) or ""
     if not found or found["tenant_id"] != tenant_id or not key.startswith(f"{tenant_id}/"):
-        return _not_found(request, document)
+        return _refusal(request, f"ks_no_{document}")
     try:
         body = await state.store.get(key)
     except (NotFoundError, FileNotFoundError):
-        return _not_found(request, document)
+        log.error("document missing from object storage", key=key, invoice_id=invoice_id)
+        return _refusal(request, f"ks_no_{document}")
+    except TransientError:
+        return _refusal(request, "ks_store_unavailable", 503)
+    recorded = _text(record.get(f"{document}_sha256"))
+    if recorded and hashlib.sha256(body).hexdigest() != recorded:
+        log.error("stored document does not match its SHA-256", key=key, invoice_id=invoice_id)
+        return _refusal(request, "ks_doc_damaged", 500)
     name = _safe_name(_text(record.get("number")) or invoice_id)
     filename = f"faktura-{name}-fa3.xml" if document == "fa3" else f"upo-{name}.xml"
     return Response(

@@ -168,6 +168,15 @@ KSEF: dict[str, tuple[str, str]] = {
         "Ta faktura nie ma (jeszcze) pliku XML FA(3).",
         "This invoice has no FA(3) XML (yet).",
     ),
+    "ks_store_unavailable": (
+        "Magazyn plików jest chwilowo niedostępny; spróbuj ponownie za chwilę.",
+        "File storage is unavailable for a moment; try again shortly.",
+    ),
+    "ks_doc_damaged": (
+        "Zapisany plik nie zgadza się ze swoją sumą kontrolną (SHA-256); zgłoś to "
+        "administratorowi platformy.",
+        "The stored file does not match its checksum (SHA-256); tell the platform's administrator.",
+    ),
     "ks_no_upo": (
         "Ta faktura nie ma (jeszcze) UPO: KSeF jej nie przyjął albo nie trafia do KSeF.",
         "This invoice has no UPO (yet): KSeF has not taken it, or it does not go to KSeF.",
