@@ -303,3 +303,12 @@ def test_amounts_are_untouched_by_the_mark() -> None:
     pdf = render_for(UTILITY, None, MARK)
     assert "Do zapłaty: 144,59 PLN" in text(pdf)
     assert UTILITY.totals.gross == Decimal("144.59")
+
+
+def test_an_overlong_number_is_shrunk_to_fit_beside_the_dates() -> None:
+    odd = KsefMark(number="5265877635-20250729-01004014E040-00" * 3, url=URL)
+    pdf = render_for(UTILITY, None, odd)
+    assert [c.text for c in codes(pdf)] == [URL]
+    boxes = [box for char, box in char_boxes(pdf)]
+    assert all(0 <= x0 and x1 <= 595.28 for x0, _, x1, _ in boxes), "nothing off the page"
+    assert "Data wystawienia" in text(pdf) and odd.number in text(pdf).replace("\r\n", "")

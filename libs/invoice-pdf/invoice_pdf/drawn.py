@@ -276,7 +276,11 @@ def _ksef_mark(p: _Page, mark: dict[str, str]) -> tuple[float, float]:
     size = QR_SIZE_MM * MM
     module = size / modules
     quiet = QUIET_MODULES * module
-    label_w = p.width(mark["number"], KSEF_LABEL_PT)
+    label_pt = KSEF_LABEL_PT
+    label_w = p.width(mark["number"], label_pt)
+    if label_w > WIDTH * 0.4:  # a KSeF number is 35 characters; anything longer is shrunk
+        label_pt *= WIDTH * 0.4 / label_w
+        label_w = WIDTH * 0.4
     block_w = max(size + 2 * quiet, label_w)
     left = PAGE_W - RIGHT - block_w
     x = left + (block_w - size) / 2
@@ -287,8 +291,8 @@ def _ksef_mark(p: _Page, mark: dict[str, str]) -> tuple[float, float]:
     for row, col, length in runs:
         path.rect(x + col * module, top - (row + 1) * module, length * module, module)
     c.drawPath(path, stroke=0, fill=1)
-    y = TOP + size + quiet + KSEF_LABEL_PT
-    p.text(left + block_w / 2, y, mark["number"], KSEF_LABEL_PT, align="C")
+    y = TOP + size + quiet + label_pt
+    p.text(left + block_w / 2, y, mark["number"], label_pt, align="C")
     return left, y + 2
 
 
@@ -335,6 +339,7 @@ def _header(p: _Page, view: dict[str, Any], primary: Color) -> float:
             p.text(LEFT, y, part, color=GREY)
 
     # dates: a two-column table in the right 42%, keys 60%, values 40%, both right-aligned
+    # (with a KSeF mark: as wide as the keys and values, left of the mark)
     dy = TOP
     for key, value in zip(DATE_KEYS, (view["issue_date"], view["sale_date"]), strict=True):
         keys = p.wrap(key, 8.5, key_w - 6)
