@@ -276,7 +276,7 @@ def _ksef_mark(p: _Page, mark: dict[str, str]) -> tuple[float, float]:
     size = QR_SIZE_MM * MM
     module = size / modules
     quiet = QUIET_MODULES * module
-    label_pt = KSEF_LABEL_PT
+    label_pt: float = KSEF_LABEL_PT
     label_w = p.width(mark["number"], label_pt)
     if label_w > WIDTH * 0.4:  # a KSeF number is 35 characters; anything longer is shrunk
         label_pt *= WIDTH * 0.4 / label_w
