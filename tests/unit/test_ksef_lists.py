@@ -229,14 +229,32 @@ def test_the_batch_page_filters_by_ksef_state(calls) -> None:
     assert nonsense.status_code == 200 and len(re.findall(r'<tr id="inv-', nonsense.text)) == 7
 
 
-def test_a_tenant_without_ksef_and_old_records_sees_no_ksef_column(calls, monkeypatch) -> None:
-    async def old_rows(client, tenant_id, batch_id):
-        return [{"tenant_id": "wod", "invoice_id": "old", "batch_id": "b1", "stage": "mailed"}]
+def test_a_tenant_without_ksef_sees_no_ksef_column(calls, monkeypatch) -> None:
+    """Old records have no KSeF state; new ones of a tenant that never connected are all
+    outside KSeF: a column of those says nothing."""
+    rows = [
+        {"tenant_id": "wod", "invoice_id": "old", "batch_id": "b1", "stage": "mailed"},
+        {"tenant_id": "wod", "invoice_id": "new", "batch_id": "b1", "stage": "mailed"}
+        | {"ksef_status": "outside", "fa3_key": "wod/2026/03/new.fa3.xml"},
+    ]
 
-    monkeypatch.setattr(tracking, "batch_invoices", old_rows)
-    page = client_for(OLD_UTILITY).get("/operator/batches/b1")
+    async def batch_invoices(client, tenant_id, batch_id):
+        return [dict(r) for r in rows]
+
+    async def batch_status(client, tenant_id, batch_id):
+        return tracking.summarise_batch(batch_id, [dict(r) for r in rows], expected=2)
+
+    monkeypatch.setattr(tracking, "batch_invoices", batch_invoices)
+    monkeypatch.setattr(tracking, "batch_status", batch_status)
+    client = client_for(OLD_UTILITY)
+    page = client.get("/operator/batches/b1")
     assert page.status_code == 200
     assert "<th>KSeF</th>" not in page.text and 'id="ksef-filter"' not in page.text
+    assert 'id="ksef-counts"' not in page.text and "poza KSeF" not in page.text
+    assert 'href="/operator/invoices/new/fa3.xml"' in page.text, "the FA(3) XML all the same"
+    filtered = client.get("/operator/batches/b1?ksef=outside")
+    assert re.findall(r'<tr id="inv-([^"]+)"', filtered.text) == ["new"]
+    assert "<th>KSeF</th>" in filtered.text, "a filter asked for shows its column"
 
 
 def test_the_operator_downloads_the_xml_of_its_own_invoices(calls) -> None:
@@ -335,6 +353,18 @@ def test_the_chain_csv_follows_the_ksef_filter(calls) -> None:
     lines = data.strip().splitlines()
     assert lines[0].endswith(";status KSeF;numer KSeF")
     assert len(lines) == 4 and all(line.endswith(f";registered;{NUMBER}") for line in lines[1:])
+
+
+def test_a_chain_without_ksef_sees_no_ksef_column(calls, monkeypatch) -> None:
+    async def chain_invoices(client, tenant_id, **filters):
+        row = {"tenant_id": tenant_id, "invoice_id": "i1", "kind": "retail", "stage": "mailed"}
+        return [row | {"ksef_status": "outside"}]
+
+    monkeypatch.setattr(tracking, "chain_invoices", chain_invoices)
+    unconnected = events.TenantConfig(tenant_id="chain-x", name="Sieć X", kind="retail")
+    page = client_for(unconnected).get("/chain")
+    assert '<select id="ksef"' not in page.text and "poza KSeF" not in page.text
+    assert "poza KSeF" in client_for(CHAIN).get("/chain").text, "shown once connected"
 
 
 def test_the_chain_downloads_its_own_documents_only(calls) -> None:

@@ -19,7 +19,14 @@ from starlette.datastructures import QueryParams
 from einvoice import events
 from einvoice.readmodels import tracking
 from gateway.deps import StateDep
-from gateway.ksef.invoices import KSEF_STATUSES, ksef_by_invoice, ksef_filter, ksef_of, matching
+from gateway.ksef.invoices import (
+    KSEF_STATUSES,
+    ksef_by_invoice,
+    ksef_filter,
+    ksef_of,
+    ksef_shown,
+    matching,
+)
 from gateway.shop.accounts.deps import ChainUserDep, SignedInDep
 from gateway.spreadsheet import decimal_comma, safe_cell, spreadsheet_csv
 from gateway.state import AppState
@@ -166,10 +173,9 @@ async def chain_invoices(
         statuses=STATUSES,
         ksef_statuses=KSEF_STATUSES,
         ksef_rows=ksef_rows,
-        # KSeF's filter and column once the chain is connected or an invoice has a state.
-        show_ksef=user.tenant.ksef is not None
-        or filters.ksef is not None
-        or any(k.status for k in ksef_rows.values()),
+        # KSeF's filter and column once the chain is connected or an invoice was bound for it.
+        show_ksef=ksef_shown(user.tenant, (k.status for k in ksef_rows.values()))
+        or filters.ksef is not None,
         stores=_stores(user.tenant, rows),
         csv_query=urlencode(filters.query()),
         truncated=len(rows) >= LIST_LIMIT,

@@ -22,6 +22,7 @@ from fastapi import Request
 from fastapi.responses import Response
 from obstore.exceptions import NotFoundError
 
+from einvoice import events
 from einvoice.bus import TransientError
 from einvoice.log import get_logger
 from einvoice.readmodels import tracking
@@ -101,6 +102,13 @@ def status_counts(rows: Iterable[tracking.Delivery]) -> dict[str, int]:
     """How many invoices are in each KSeF state (those without one are not counted)."""
     counted = Counter(status for row in rows if (status := ksef_of(row).status))
     return {status: counted[status] for status in KSEF_STATUSES if counted[status]}
+
+
+def ksef_shown(tenant: events.TenantConfig, statuses: Iterable[str | None]) -> bool:
+    """Whether a list shows KSeF (its column, its filter): once the tenant is connected, or
+    when any listed invoice was ever bound for KSeF. A tenant that never connected has only
+    invoices `outside` KSeF (or none from before KSeF): a column of those says nothing."""
+    return tenant.ksef is not None or any(s and s != "outside" for s in statuses)
 
 
 def _safe_name(value: str) -> str:

@@ -21,6 +21,7 @@ from gateway.ksef.invoices import (
     KSEF_STATUSES,
     ksef_by_invoice,
     ksef_filter,
+    ksef_shown,
     matching,
     status_counts,
 )
@@ -65,13 +66,13 @@ async def batch_page(
         total_rows=len(rows),
         stage=stage,
         failures=summary["failures"][:FAILURES_LISTED],
-        # KSeF: the column and the filter show once the tenant is connected or any invoice
-        # of the batch has a KSeF state (an old batch or a tenant without KSeF: nothing).
+        # KSeF: the column and the filter show once the tenant is connected or an invoice of
+        # the batch was bound for KSeF (an old batch or a tenant without KSeF: nothing).
         ksef_rows=ksef_by_invoice(rows[:PAGE_ROWS]),
         ksef_counts=ksef_counts,
         ksef_status=ksef_status,
         ksef_statuses=KSEF_STATUSES,
-        show_ksef=tenant.ksef is not None or bool(ksef_counts),
+        show_ksef=ksef_shown(tenant, ksef_counts) or ksef_status is not None,
     )
 
 
