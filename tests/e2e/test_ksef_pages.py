@@ -7,6 +7,7 @@ NIP starts as the chain's own."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 import uuid
@@ -115,6 +116,9 @@ async def test_an_operator_connects_ksef_and_sees_each_invoices_state(
         result = RESULT.search(wrong.text)
         assert result and "kod 450" in result.group(1), wrong.text[:2000]
         await connect(client, "/operator/ksef", SELLER_NIP)
+        # Every service follows tenant.config; invoice-builder, which decides the KSeF target
+        # at issue, within its half-second poll of the gateway's view.
+        await asyncio.sleep(2)
 
         async with httpx.AsyncClient(base_url=GATEWAY, headers=tenant.auth, timeout=60) as api:
             accepted = await api.post("/api/v1/batches", json={"invoices": batch_of(tenant)})
