@@ -103,6 +103,8 @@ def follow_batch(client: httpx.Client, batch_id: str, expected: int, timeout: fl
                 held = (summary.get("mail_waiting") or {}).get("for_mailbox_limit")
                 if held:
                     stages += f" waiting-for-mailbox-limit={held}"
+                if waiting := (summary.get("ksef") or {}).get("waiting"):
+                    stages += f" waiting-for-ksef={waiting}"
                 bar.n = summary["done"]
                 bar.set_postfix_str(stages)
                 if not interactive and stages != shown:
@@ -125,6 +127,8 @@ def follow_batch(client: httpx.Client, batch_id: str, expected: int, timeout: fl
 def print_summary(summary: dict[str, Any]) -> None:
     counts = summary["counts"]
     say("  ".join(f"{stage}: {n}" for stage, n in counts.items()))
+    if ksef := summary.get("ksef"):
+        say("KSeF  " + "  ".join(f"{status}: {n}" for status, n in ksef.items()))
     for failure in summary.get("failures", []):
         reasons = "; ".join(failure.get("reasons") or [])
         say(f"  FAILED {failure.get('number')} at {failure.get('stage')}: {reasons}")
