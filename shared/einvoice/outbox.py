@@ -21,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NotRequired, TypedDict, TypeVar, cast
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from einvoice.log import get_logger
@@ -310,6 +310,40 @@ class Outbox(Generic[Job]):
             "waiting_for": None,
         }
         return await self._update_held(job, changes)
+
+    async def finish_many(
+        self, ends: Sequence[tuple[OutboxJob, str, Mapping[str, object]]]
+    ) -> list[str]:
+        """Record the ends of several held jobs in one write (for jobs whose outside effect
+        is idempotent, unlike an e-mail's); returns the ids recorded. A job whose lease was
+        lost meanwhile is left to the replica that took it over."""
+        if not ends:
+            return []
+        stamp = self.clock()
+        writes = []
+        for job, state, result in ends:
+            assert state in (DONE, FAILED)
+            changes = {
+                **result,
+                "state": state,
+                "finished_at": stamp,
+                "published": not self.reports,
+                "waiting_for": None,
+            }
+            writes.append(
+                UpdateOne(
+                    {"_id": job["_id"], "v": job["v"], "owner": self.owner},
+                    {"$set": changes, "$inc": {"v": 1}},
+                )
+            )
+        ids = [job["_id"] for job, _, _ in ends]
+        outcome = await self.jobs.bulk_write(writes, ordered=False)
+        if outcome.matched_count == len(writes):
+            return ids
+        found = await self.jobs.find(
+            {"_id": {"$in": ids}, "owner": self.owner, "finished_at": stamp}, {"_id": 1}
+        ).to_list(None)
+        return [doc["_id"] for doc in found]
 
     async def log_attempt(
         self, job: OutboxJob, entry: Mapping[str, object], field: str = "log"

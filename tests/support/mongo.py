@@ -205,10 +205,11 @@ class FakeCollection:
             del self.docs[key]
         return Result(deleted_count=len(gone))
 
-    async def bulk_write(self, requests: list[Any], ordered: bool = True) -> None:
+    async def bulk_write(self, requests: list[Any], ordered: bool = True) -> Result:
         """InsertOne and UpdateOne (no upsert), as einvoice.mongo.CoalescedUpdates sends
         them; a duplicate insert is reported like the server does, the others still run."""
         errors = []
+        matched = 0
         for index, request in enumerate(requests):
             if isinstance(request, InsertOne):
                 try:
@@ -218,9 +219,10 @@ class FakeCollection:
                     if ordered:
                         break
             else:
-                await self.update_one(request._filter, request._doc)
+                matched += (await self.update_one(request._filter, request._doc)).matched_count
         if errors:
             raise BulkWriteError({"writeErrors": errors})
+        return Result(matched_count=matched, modified_count=matched)
 
 
 class FakeDb(dict):

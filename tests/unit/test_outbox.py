@@ -74,3 +74,21 @@ async def test_a_coalescing_outbox_enqueues_and_reads_as_a_plain_one() -> None:
     stored = await outbox.enqueue("a", {"n": 1})
     assert stored is not None and await outbox.enqueue("a", {"n": 2}) is None
     assert (await outbox.get("a"))["n"] == 1 and await outbox.get("zz") is None
+
+
+async def test_finish_many_records_held_jobs_in_one_write_and_leaves_lost_ones() -> None:
+    jobs, clock = FakeCollection(), Clock(START)
+    one = Outbox(jobs, owner="one", clock=clock)
+    two = Outbox(jobs, owner="two", clock=clock)
+    for name in "abc":
+        await one.enqueue(name, {})
+    held = await one.claim_many(await one.due(10))
+    clock.now += one.lease + timedelta(seconds=1)
+    [taken] = await two.claim_many([j for j in await two.due(10) if j["_id"] == "c"])
+
+    ends = [(job, DONE, {"n": i}) for i, job in enumerate(held)]
+    assert sorted(await one.finish_many(ends)) == ["a", "b"]  # "c" is two's now
+    assert jobs.docs["a"]["state"] == DONE and jobs.docs["a"]["published"] is False
+    assert jobs.docs["b"]["n"] == 1 and jobs.docs["c"]["owner"] == "two"
+    assert jobs.docs["c"]["state"] == "working" and "n" not in jobs.docs["c"]
+    assert await two.finish_many([(taken, DONE, {})]) == ["c"]

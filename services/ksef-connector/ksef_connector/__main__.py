@@ -83,7 +83,7 @@ async def main(settings: ConnectorSettings, stop: asyncio.Event) -> None:
         deps = Deps(
             jobs=outbox,
             gather=timedelta(seconds=settings.ksef_batch_gather_seconds),
-            queued=dispatcher.wake,
+            queued=dispatcher.wake_in,
         )
         handlers = {events.INVOICE_ISSUED: partial(on_invoice_issued, deps=deps)}
         dispatching = asyncio.create_task(dispatcher.run(stop))

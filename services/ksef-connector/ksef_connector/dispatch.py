@@ -58,9 +58,26 @@ class Dispatcher:
     _busy: set[Group] = field(default_factory=set)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _reported_at: float = field(default=float("-inf"))
+    _timer: asyncio.TimerHandle | None = None
 
     def wake(self) -> None:
         self._wake.set()
+
+    def wake_in(self, delay: float) -> None:
+        """Wake the dispatcher when a job enqueued now comes due: one timer for a whole
+        batch's jobs, not a round for every consumed record."""
+        if delay <= 0:
+            self.wake()
+            return
+        loop = asyncio.get_running_loop()
+        when = loop.time() + delay
+        if self._timer is not None and self._timer.when() <= when + self.idle_poll:
+            return  # a wake-up comes soon enough (a round takes every due job)
+        self._timer = loop.call_at(when, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
         async def report_then_round() -> int:
@@ -157,9 +174,12 @@ class Dispatcher:
         return submitted
 
     async def _finish(self, finished: list[Finished]) -> None:
+        """Record the group's outcomes in one write and publish them (KSeF's answers are
+        idempotent to ask for again, unlike an e-mail: no write of its own per job)."""
+        recorded = set(await self.outbox.finish_many(finished))
         reports: list[SubmissionJob] = []
         for job, state, result in finished:
-            if await self.outbox.finish(job, state, result):
+            if job["_id"] in recorded:
                 reports.append(cast(SubmissionJob, {**job, **result, "state": state}))
             mode = result.get("mode") or job.get("mode") or "online"
             SUBMISSIONS.labels(mode, "registered" if state != FAILED else "rejected").inc()

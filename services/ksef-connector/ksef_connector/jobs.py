@@ -72,7 +72,7 @@ class Jobs(Protocol):
 class Deps:
     jobs: Jobs
     gather: timedelta  # how long bulk invoices wait to travel together
-    queued: Callable[[], None] = lambda: None  # wakes this replica's dispatcher
+    queued: Callable[[float], None] = lambda delay: None  # wakes the dispatcher then (s)
 
 
 async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing]:
@@ -101,7 +101,7 @@ async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing
         delay=None if interactive else deps.gather,
     )
     if stored is not None:
-        deps.queued()
+        deps.queued(0.0 if interactive else deps.gather.total_seconds())
     return []
 
 
