@@ -312,11 +312,16 @@ class Outbox(Generic[Job]):
         return await self._update_held(job, changes)
 
     async def finish_many(
-        self, ends: Sequence[tuple[OutboxJob, str, Mapping[str, object]]]
+        self,
+        ends: Sequence[tuple[OutboxJob, str, Mapping[str, object]]],
+        *,
+        reported: bool = False,
     ) -> list[str]:
         """Record the ends of several held jobs in one write (for jobs whose outside effect
         is idempotent, unlike an e-mail's); returns the ids recorded. A job whose lease was
-        lost meanwhile is left to the replica that took it over."""
+        lost meanwhile is left to the replica that took it over. `reported`: their events
+        were published already (a crash before this write repeats the work, and the same
+        events, which is harmless when the work is asking a question again)."""
         if not ends:
             return []
         stamp = self.clock()
@@ -327,7 +332,7 @@ class Outbox(Generic[Job]):
                 **result,
                 "state": state,
                 "finished_at": stamp,
-                "published": not self.reports,
+                "published": reported or not self.reports,
                 "waiting_for": None,
             }
             writes.append(

@@ -174,21 +174,24 @@ class Dispatcher:
         return submitted
 
     async def _finish(self, finished: list[Finished]) -> None:
-        """Record the group's outcomes in one write and publish them (KSeF's answers are
-        idempotent to ask for again, unlike an e-mail: no write of its own per job)."""
-        recorded = set(await self.outbox.finish_many(finished))
-        reports: list[SubmissionJob] = []
+        """Publish the group's outcomes, then record them, published, in one write. KSeF's
+        answers can be asked for again, unlike an e-mail sent: a crash between the two makes
+        another replica ask KSeF again and publish the same events (same ids) again."""
+        if not finished:
+            return
+        await self.publish(
+            [
+                outcome(cast(SubmissionJob, {**job, **result, "state": state}))
+                for job, state, result in finished
+            ]
+        )
+        await self.outbox.finish_many(finished, reported=True)
         for job, state, result in finished:
-            if job["_id"] in recorded:
-                reports.append(cast(SubmissionJob, {**job, **result, "state": state}))
             mode = result.get("mode") or job.get("mode") or "online"
             SUBMISSIONS.labels(mode, "registered" if state != FAILED else "rejected").inc()
             if state == FAILED:
                 STAGE_FAILURES.labels("ksef-connector", "ksef", "rejected").inc()
                 log.info("KSeF rejected the invoice", invoice_id=job["invoice_id"], **result)
-        if reports:
-            await self.publish([outcome(job) for job in reports])
-            await self.outbox.mark_published([job["_id"] for job in reports])
 
     async def _retry(self, jobs: list[SubmissionJob], waiting_for: str, reason: str) -> None:
         for job in jobs:

@@ -34,8 +34,11 @@ class SubmissionFields(TypedDict):
     environment: events.KsefEnvironment
     context_nip: str
     fa3: dict[str, Any]  # events.Fa3Document
-    invoice: dict[str, Any]  # events.InvoiceIssued, for the outcome event
-    cause: dict[str, Any]  # the invoice.issued envelope (without its payload)
+    # The invoice.issued event as it came (JSON): the outcome's cause and its invoice. Kept
+    # as one opaque value, not a nested document: the database never looks into it, and a
+    # pure-Python server (the local stack's) would decode and re-encode every field of it
+    # on each of the job's writes.
+    issued: bytes
 
 
 class SubmissionOutcome(TypedDict, total=False):
@@ -90,8 +93,7 @@ async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing
         "environment": invoice.ksef.environment,
         "context_nip": invoice.ksef.context_nip,
         "fa3": invoice.fa3.model_dump(mode="json"),
-        "invoice": event.payload,
-        "cause": event.model_dump(mode="json") | {"payload": {}},
+        "issued": event.model_dump_json().encode(),
     }
     interactive = event.lane == events.INTERACTIVE
     stored = await deps.jobs.enqueue(
@@ -105,6 +107,11 @@ async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing
     return []
 
 
+def issued_event(job: SubmissionFields) -> events.Envelope:
+    """The job's invoice.issued event."""
+    return events.Envelope.model_validate_json(job["issued"])
+
+
 def base64url_of_hex(sha256_hex: str) -> str:
     """A SHA-256 as KOD I writes it: Base64URL without padding."""
     return base64.urlsafe_b64encode(bytes.fromhex(sha256_hex)).decode().rstrip("=")
@@ -112,9 +119,9 @@ def base64url_of_hex(sha256_hex: str) -> str:
 
 def outcome(job: SubmissionJob) -> Outgoing:
     """The event that reports a finished job: the same event id however often it is made."""
-    cause = events.Envelope.model_validate(job["cause"])
+    cause = issued_event(job)
     if job["state"] == DONE:
-        invoice = events.InvoiceIssued.model_validate(job["invoice"])
+        invoice = events.InvoiceIssued.model_validate(cause.payload)
         document = events.Fa3Document.model_validate(job["fa3"])
         if invoice.seller.nip is None:  # FA(3) and KSeF need it: never issued without
             raise ValueError(f"invoice {invoice.invoice_id} has no seller NIP")

@@ -27,7 +27,7 @@ from einvoice.outbox import DONE, FAILED
 from einvoice.storage import invoice_key
 from ksef_api import InvoiceStatus, KsefApi, KsefError, RetryableError
 from ksef_connector.connections import Connections, Context
-from ksef_connector.jobs import SubmissionJob, SubmissionOutcome
+from ksef_connector.jobs import SubmissionJob, SubmissionOutcome, issued_event
 
 log = get_logger(__name__)
 
@@ -291,7 +291,7 @@ class Submitter:
 
     async def _store_upo(self, job: SubmissionJob, upo: bytes) -> dict[str, Any]:
         """One invoice's own UPO, beside its FA(3) XML."""
-        invoice = events.InvoiceIssued.model_validate(job["invoice"])
+        invoice = events.InvoiceIssued.model_validate(issued_event(job).payload)
         return await self._put_upo(invoice_key(job["tenant_id"], invoice, "upo.xml"), upo, job)
 
     async def _put_upo(self, key: str, upo: bytes, job: SubmissionJob) -> dict[str, Any]:
