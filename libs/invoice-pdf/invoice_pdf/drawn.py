@@ -286,11 +286,14 @@ def _ksef_mark(p: _Page, mark: dict[str, str]) -> tuple[float, float]:
     x = left + (block_w - size) / 2
     top = PAGE_H - TOP  # the code's top edge; the quiet zone above it is the page margin
     c = p.c
+    c.saveState()
     c.setFillColor(black)
-    path = c.beginPath()
-    for row, col, length in runs:
-        path.rect(x + col * module, top - (row + 1) * module, length * module, module)
-    c.drawPath(path, stroke=0, fill=1)
+    # In module units, from the code's top left corner, rows downwards: every run is a
+    # rectangle of whole numbers, written as PDF operators at once (ReportLab's path API
+    # formats each coordinate in Python: ~3 times the cost for a code's ~450 runs).
+    c.transform(module, 0, 0, -module, x, top)
+    c.addLiteral(" ".join(f"{col} {row} {length} 1 re" for row, col, length in runs) + " f")
+    c.restoreState()
     y = TOP + size + quiet + label_pt
     p.text(left + block_w / 2, y, mark["number"], label_pt, align="C")
     return left, y + 2
