@@ -11,6 +11,12 @@ from structlog.typing import FilteringBoundLogger
 
 def configure_logging(service: str, level: str = "INFO", *, json: bool = True) -> None:
     logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(message)s")
+    # httpx logs every request at INFO (a KSeF batch's polls, each webhook call): the
+    # services log what the requests meant instead; failures still show as warnings.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(
+            max(logging.WARNING, logging.getLevelName(level.upper()))
+        )
     renderer = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
