@@ -221,6 +221,15 @@ class Submitter:
                 continue
             page = pages.get(status.ksef_number or "")
             finished.append(await self.settle(api, token, job, status, upo=page))
+        registered = sum(end == DONE for _, end, _ in finished)
+        log.info(
+            "KSeF batch session settled",
+            session=reference,
+            code=state["status"]["code"],
+            invoices=len(jobs),
+            registered=registered,
+            rejected=len(jobs) - registered,
+        )
         return finished
 
     async def _store_session_upo(
