@@ -15,11 +15,15 @@ CHAIN: dict[str, tuple[str, str]] = {
     "chain_template": ("Szablon HTML faktury (Jinja2)", "Invoice HTML template (Jinja2)"),
     "chain_template_hint": (
         "Pusty szablon oznacza układ domyślny. Dostępne zmienne: invoice, title, sale_date, "
-        "price_label, amount_in_words, brand, font_css; filtry: money, qty, unit_price, vat_rate, "
-        "date, bank_account.",
+        "price_label, amount_in_words, brand, font_css; dla faktur w KSeF: ksef_number, "
+        "ksef_url, ksef_qr (kod QR jako obraz), ksef_mark (kod z numerem KSeF; dodawany na "
+        "górze, jeśli szablon nie używa ksef_qr ani ksef_mark); filtry: money, qty, "
+        "unit_price, vat_rate, date, bank_account.",
         "An empty template means the default layout. Variables: invoice, title, sale_date, "
-        "price_label, amount_in_words, brand, font_css; filters: money, qty, unit_price, "
-        "vat_rate, date, bank_account.",
+        "price_label, amount_in_words, brand, font_css; for invoices in KSeF: ksef_number, "
+        "ksef_url, ksef_qr (the QR code as an image), ksef_mark (the code with the KSeF "
+        "number; added at the top if the template uses neither ksef_qr nor ksef_mark); "
+        "filters: money, qty, unit_price, vat_rate, date, bank_account.",
     ),
     "chain_preview": ("Podgląd (PDF)", "Preview (PDF)"),
     "chain_save": ("Zapisz", "Save"),
