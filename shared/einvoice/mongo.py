@@ -162,7 +162,9 @@ class CoalescedGets:
 
     collection: Collection
     linger: float = 0.002
-    max_batch: int = 500
+    # Ids per `$in`: the local stack's server compares each candidate with the whole list
+    # (einvoice.outbox.IDS_PER_COMMAND).
+    max_batch: int = 100
     _pending: list[tuple[Any, asyncio.Future[Document | None]]] = field(
         default_factory=list, init=False
     )
