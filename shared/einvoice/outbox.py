@@ -158,11 +158,9 @@ class Outbox(Generic[Job]):
         priority: int = 1,
         *,
         hold: timedelta | None = None,
-        delay: timedelta | None = None,
     ) -> Job | None:
         """Add a job once and return it as stored; None if a job with this id exists
-        already (a redelivery). With `delay`, it is due that much later (jobs that should
-        travel together gather meanwhile). With `hold`, the job is stored already claimed by this
+        already (a redelivery). With `hold`, the job is stored already claimed by this
         replica, under a lease that long (a dispatcher that sends it from memory need not
         claim it in another write); once the lease runs out, any replica takes it up."""
         now = self.clock()
@@ -170,7 +168,7 @@ class Outbox(Generic[Job]):
             "_id": job_id,
             "state": QUEUED,
             "priority": priority,
-            "due_at": now + delay if delay else now,
+            "due_at": now,
             "created_at": now,
             "attempts": 0,
             "v": 0,
@@ -183,17 +181,20 @@ class Outbox(Generic[Job]):
             return None
         return self._job(doc)
 
-    async def due(self, limit: int) -> list[Job]:
-        """Jobs whose time has come, and jobs whose holder's lease ran out."""
+    async def due(self, limit: int, without: tuple[str, ...] = ()) -> list[Job]:
+        """Jobs whose time has come, and jobs whose holder's lease ran out; `without` leaves
+        out fields the caller does not look at before claiming (`Job` must have them
+        NotRequired, or the caller must not read them)."""
         now = self.clock()
+        projection = dict.fromkeys(without, 0) or None
         queued = (
-            await self.jobs.find({"state": QUEUED, "due_at": {"$lte": now}})
+            await self.jobs.find({"state": QUEUED, "due_at": {"$lte": now}}, projection)
             .sort([("priority", ASCENDING), ("due_at", ASCENDING)])
             .limit(limit)
             .to_list(None)
         )
         stale = (
-            await self.jobs.find({"state": WORKING, "lease_until": {"$lt": now}})
+            await self.jobs.find({"state": WORKING, "lease_until": {"$lt": now}}, projection)
             .limit(limit)
             .to_list(None)
         )

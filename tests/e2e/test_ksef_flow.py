@@ -200,3 +200,36 @@ async def test_a_shoppers_company_invoice_goes_online_and_carries_kod_i(chain, s
         fa3.qr.verification_url(nip, issued, xml, "test")
     ]
     assert issued <= datetime.now(UTC).date()
+
+
+async def test_a_429_storm_loses_and_doubles_nothing(
+    ksef_tenant: Tenant, stack: dict[str, str]
+) -> None:
+    """Every third KSeF request answered 429 (the simulator's switch) while a utility batch
+    (a batch session) and a small one (online) go through: every invoice still gets exactly
+    one KSeF number, and none is rejected."""
+    big, small = batch_of(ksef_tenant, 50), batch_of(ksef_tenant, 12)
+    faults = f"{SIMULATOR}/_sim/faults"
+    async with httpx.AsyncClient(base_url=GATEWAY, headers=ksef_tenant.auth, timeout=60) as client:
+        try:
+            assert (await client.post(faults, json={"throttleEvery": 3})).status_code == 200
+            summaries = [await published(client, big), await published(client, small)]
+            throttled = (await client.get(faults)).json()["throttled"]
+        finally:
+            await client.post(faults, json={})
+        assert throttled > 0, "the simulator answered no 429: the test proves nothing"
+        numbers: dict[str, str] = {}
+        for summary, invoices in zip(summaries, (big, small), strict=True):
+            assert summary["failures"] == [], summary["failures"]
+            assert summary["ksef"]["rejected"] == 0 and summary["ksef"]["waiting"] == 0
+            for invoice in invoices:
+                invoice_id = invoice_id_for(ksef_tenant.tenant_id, invoice["number"])
+                ksef = (await client.get(f"/api/v1/invoices/{invoice_id}")).json()["ksef"]
+                if invoice["buyer"].get("nip"):
+                    assert ksef["status"] == "registered" and ksef_number_ok(ksef["number"])
+                    numbers[invoice_id] = ksef["number"]
+    assert len(numbers) == 31 and len(set(numbers.values())) == 31
+    jobs = await submissions(stack, ksef_tenant.tenant_id)
+    mine = [job for job in jobs if job[0] in numbers]
+    assert len(mine) == 31 and {job[1] for job in mine} == {"done"}
+    print(f"\n429 storm: {throttled} requests answered 429; 31 invoices, 31 KSeF numbers")

@@ -96,7 +96,7 @@ def token_for(simulator: Simulator, nip: str) -> str:
     return token
 
 
-def connector(simulator: Simulator, *, batch_min: int = 1000) -> Connector:
+def connector(simulator: Simulator, *, batch_min: int = 1000, gather: float = 0.0) -> Connector:
     settings = events.KsefSettings(
         environment="test",
         context_nip=SELLER_NIP,
@@ -118,7 +118,12 @@ def connector(simulator: Simulator, *, batch_min: int = 1000) -> Connector:
 
     submitter = Submitter(connections, store, record, poll=0.05, max_wait=30)
     dispatcher = Dispatcher(
-        outbox, submitter, Gate(FakeCollection()), outcomes.publish, batch_min=batch_min
+        outbox,
+        submitter,
+        Gate(FakeCollection()),
+        outcomes.publish,
+        gather=gather,
+        batch_min=batch_min,
     )
     deps = Deps(jobs=outbox, gather=timedelta(0))
     made = Connector(store, dispatcher, deps, outcomes, jobs)
@@ -250,3 +255,17 @@ async def test_a_utilitys_invoices_travel_in_one_batch_session_with_the_sessions
     assert {
         e.payload["invoice"]["invoice_id"]: e.payload["ksef_number"] for e in again.outcomes
     } == first
+
+
+async def test_a_utilitys_wave_gathers_before_it_travels_in_one_batch_session(ksef_sim) -> None:
+    world = connector(ksef_sim, batch_min=4, gather=1.0)
+    for n in range(3):
+        await world.issue(f"FV/WAVE/{n}")
+    assert await world.dispatcher.round() == 0  # too young: the wave is still coming
+    for n in range(3, 6):
+        await world.issue(f"FV/WAVE/{n}")
+    await asyncio.sleep(1.1)
+    await world.drain()
+    registered = [events.InvoiceRegistered.model_validate(e.payload) for e in world.outcomes]
+    assert len(registered) == 6 and {r.mode for r in registered} == {"batch"}
+    assert len({r.session_reference for r in registered}) == 1

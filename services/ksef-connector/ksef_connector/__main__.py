@@ -76,6 +76,7 @@ async def main(settings: ConnectorSettings, stop: asyncio.Event) -> None:
             submitter=submitter,
             gate=Gate(db[GATES]),
             publish=partial(publish, producer, service=SERVICE),
+            gather=settings.ksef_batch_gather_seconds,
             batch_min=settings.ksef_batch_min,
             batch_max=settings.ksef_batch_max,
             retry_initial=settings.ksef_retry_initial_seconds,

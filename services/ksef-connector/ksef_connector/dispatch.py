@@ -40,12 +40,17 @@ WAITING_FOR_CONNECTION = "KSeF connection"
 Group = tuple[Context, str]  # (context, lane)
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @dataclass
 class Dispatcher:
     outbox: Outbox[SubmissionJob]
     submitter: Submitter
     gate: Gate
     publish: Callable[[list[Outgoing]], Awaitable[None]]
+    gather: float = 2.0  # seconds a utility's wave gathers before its group is taken
     batch_min: int = 20
     batch_max: int = 2000
     retry_initial: float = 5.0
@@ -98,8 +103,16 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def round(self) -> int:
-        """Start a task for each due group not in flight; returns how many jobs it took."""
-        due = [job for job in await self.outbox.due(self.due_limit) if job["_id"] not in self._held]
+        """Start a task for each due group not in flight; returns how many jobs it took.
+
+        A utility's wave of invoices travels together: its group is taken once its oldest
+        job has waited `gather` seconds (or it fills a batch session), with every job that
+        arrived meanwhile, whenever the round happens to run."""
+        due = [
+            job
+            for job in await self.outbox.due(self.due_limit, without=("issued",))
+            if job["_id"] not in self._held
+        ]
         groups: dict[Group, list[SubmissionJob]] = defaultdict(list)
         for job in due:
             context = Context(job["tenant_id"], job["environment"], job["context_nip"])
@@ -109,6 +122,11 @@ class Dispatcher:
             if group in self._busy:
                 continue
             context, lane = group
+            if lane == events.BULK and len(jobs) < self.batch_max:
+                waited = datetime.now(UTC) - min(_aware(job["created_at"]) for job in jobs)
+                if (left := self.gather - waited.total_seconds()) > 0:
+                    self.wake_in(left)
+                    continue
             if until := await self.gate.closed_until(context.limits_key):
                 queued = [job["_id"] for job in jobs if job["state"] == "queued"]
                 await self.outbox.defer(queued, until, waiting_for=WAITING_FOR_LIMIT)

@@ -67,14 +67,13 @@ class Jobs(Protocol):
         priority: int = 1,
         *,
         hold: timedelta | None = None,
-        delay: timedelta | None = None,
     ) -> SubmissionJob | None: ...
 
 
 @dataclass
 class Deps:
     jobs: Jobs
-    gather: timedelta  # how long bulk invoices wait to travel together
+    gather: timedelta  # how long a utility's invoices gather to travel together
     queued: Callable[[float], None] = lambda delay: None  # wakes the dispatcher then (s)
 
 
@@ -97,10 +96,7 @@ async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing
     }
     interactive = event.lane == events.INTERACTIVE
     stored = await deps.jobs.enqueue(
-        invoice.invoice_id,
-        job,
-        INTERACTIVE_PRIORITY if interactive else BULK_PRIORITY,
-        delay=None if interactive else deps.gather,
+        invoice.invoice_id, job, INTERACTIVE_PRIORITY if interactive else BULK_PRIORITY
     )
     if stored is not None:
         deps.queued(0.0 if interactive else deps.gather.total_seconds())

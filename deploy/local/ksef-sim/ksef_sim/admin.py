@@ -34,15 +34,25 @@ async def issue_token(body: SimTokenRequest, sim: SimDep) -> dict[str, Any]:
     return {"token": token.token, "referenceNumber": ref, "nip": body.nip}
 
 
+def _faults(sim: Any) -> dict[str, Any]:
+    faults = sim.faults
+    return {
+        "outage": faults.outage,
+        "delaySeconds": faults.delay_seconds,
+        "throttleEvery": faults.throttle_every,
+        "throttled": faults.throttled,
+    }
+
+
 @router.get("/faults")
 async def get_faults(sim: SimDep) -> dict[str, Any]:
-    return {"outage": sim.faults.outage, "delaySeconds": sim.faults.delay_seconds}
+    return _faults(sim)
 
 
 @router.post("/faults")
 async def set_faults(body: SimFaultsRequest, sim: SimDep) -> dict[str, Any]:
-    sim.faults.outage, sim.faults.delay_seconds = body.outage, body.delay_seconds
-    return {"outage": sim.faults.outage, "delaySeconds": sim.faults.delay_seconds}
+    sim.faults.set(body.outage, body.delay_seconds, body.throttle_every)
+    return _faults(sim)
 
 
 @router.get("/storage/upo/{session_reference}/{name}")

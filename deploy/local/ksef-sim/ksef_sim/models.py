@@ -77,3 +77,4 @@ class SimTokenRequest(Body):
 class SimFaultsRequest(Body):
     outage: bool = False
     delay_seconds: float = Field(default=0.0, ge=0.0, le=600.0)
+    throttle_every: int = Field(default=0, ge=0, le=1_000_000)
