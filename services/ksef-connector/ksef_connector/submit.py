@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from functools import partial
+from typing import Any, Protocol, TypeVar, cast
 
 from lxml import etree
 
@@ -30,6 +32,7 @@ from ksef_connector.connections import Connections, Context
 from ksef_connector.jobs import SubmissionJob, SubmissionOutcome, issued_event
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 UPO_NS = "{http://upo.schematy.mf.gov.pl/KSeF/v4-3}"
 # KSeF's answers about a session that is gone or a token it no longer takes: sending again
@@ -140,12 +143,15 @@ class Submitter:
             sent += [cast(SubmissionJob, {**job, **refs}) for job, refs in accepted]
         statuses = await asyncio.gather(
             *(
-                api.settled_invoice(
-                    token,
-                    job["session_reference"],
-                    job["invoice_reference"],
-                    poll_interval=self.poll,
-                    max_wait=self.max_wait,
+                self._patiently(
+                    partial(
+                        api.settled_invoice,
+                        token,
+                        job["session_reference"],
+                        job["invoice_reference"],
+                        poll_interval=self.poll,
+                        max_wait=self.max_wait,
+                    )
                 )
                 for job in sent
             )
@@ -199,13 +205,17 @@ class Submitter:
     async def _settle_batch(
         self, api: KsefApi, token: str, reference: str, jobs: list[SubmissionJob]
     ) -> list[Finished]:
-        state = await api.settled_session(
-            token, reference, poll_interval=self.poll, max_wait=self.max_wait
+        state = await self._patiently(
+            partial(
+                api.settled_session,
+                token,
+                reference,
+                poll_interval=self.poll,
+                max_wait=self.max_wait,
+            )
         )
-        statuses = {
-            status.invoice_file_name: status
-            for status in await api.session_invoices(token, reference)
-        }
+        listed = await self._patiently(partial(api.session_invoices, token, reference))
+        statuses = {status.invoice_file_name: status for status in listed}
         pages = await self._store_session_upo(api, token, reference, jobs[0], state)
         finished: list[Finished] = []
         for job in jobs:
@@ -243,7 +253,9 @@ class Submitter:
         """The session's UPO pages, stored under the tenant; KSeF number -> its page."""
         pages: dict[str, dict[str, Any]] = {}
         for index, page in enumerate((state.get("upo") or {}).get("pages") or [], start=1):
-            upo = await api.session_upo(token, reference, page["referenceNumber"])
+            upo = await self._patiently(
+                partial(api.session_upo, token, reference, page["referenceNumber"])
+            )
             key = f"{job['tenant_id']}/ksef/upo/{reference}-{index}.xml"
             stored = await self._put_upo(key, upo, job)
             for number in ksef_numbers(upo):
@@ -267,8 +279,10 @@ class Submitter:
         }
         if status.registered and status.ksef_number and status.acquisition_date:
             if upo is None:
-                own = await api.invoice_upo(
-                    token, job["session_reference"], status.reference_number
+                own = await self._patiently(
+                    partial(
+                        api.invoice_upo, token, job["session_reference"], status.reference_number
+                    )
                 )
                 upo = await self._store_upo(job, own)
             registered: SubmissionOutcome = {
@@ -280,7 +294,9 @@ class Submitter:
         if status.already_registered and status.original_ksef_number:
             number = status.original_ksef_number
             original = status.original_session_reference_number or job["session_reference"]
-            first = await api.invoice_upo_by_ksef_number(token, original, number)
+            first = await self._patiently(
+                partial(api.invoice_upo_by_ksef_number, token, original, number)
+            )
             log.info("already registered in KSeF", invoice_id=job["invoice_id"], ksef=number)
             registered = {
                 "session_reference": original,
@@ -291,6 +307,21 @@ class Submitter:
             return job, DONE, refs | registered
         reasons = [status.description, *status.details]
         return job, FAILED, refs | {"code": status.code, "reasons": [r for r in reasons if r]}
+
+    async def _patiently(self, ask: Callable[[], Awaitable[T]]) -> T:
+        """A question about what KSeF already has (a status, a list, a UPO), asked again
+        after KSeF's `Retry-After` when it answers 429, for up to `max_wait` seconds: the
+        invoices are in KSeF, and giving the group up would only ask all of it again later
+        (under a steady share of 429s, never getting through)."""
+        deadline = time.monotonic() + self.max_wait
+        while True:
+            try:
+                return await ask()
+            except RetryableError as exc:
+                if exc.http_status != 429 or time.monotonic() + exc.retry_after > deadline:
+                    raise
+                log.info("KSeF asks to wait before asking again", seconds=exc.retry_after)
+                await asyncio.sleep(exc.retry_after)
 
     async def _xml(self, job: SubmissionJob) -> bytes:
         xml = await self.store.get(job["fa3"]["s3_key"])
