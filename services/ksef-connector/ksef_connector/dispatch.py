@@ -120,6 +120,9 @@ class Dispatcher:
         taken = 0
         for group, jobs in groups.items():
             if group in self._busy:
+                # A utility's group waits for the one in flight (it gathers meanwhile, into
+                # one batch session); a shopper's invoice never waits behind another's: its
+                # group starts beside the one in flight, in the same online session.
                 continue
             context, lane = group
             if lane == events.BULK and len(jobs) < self.batch_max:
@@ -135,7 +138,8 @@ class Dispatcher:
             if not claimed:
                 continue
             taken += len(claimed)
-            self._busy.add(group)
+            if lane == events.BULK:
+                self._busy.add(group)
             self._held.update(job["_id"] for job in claimed)
             task = asyncio.create_task(self._work(group, claimed))
             self._tasks.add(task)
