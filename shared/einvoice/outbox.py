@@ -181,14 +181,22 @@ class Outbox(Generic[Job]):
             return None
         return self._job(doc)
 
-    async def due(self, limit: int, without: tuple[str, ...] = ()) -> list[Job]:
+    async def due(
+        self,
+        limit: int,
+        without: tuple[str, ...] = (),
+        where: Mapping[str, Any] | None = None,
+    ) -> list[Job]:
         """Jobs whose time has come, and jobs whose holder's lease ran out; `without` leaves
         out fields the caller does not look at before claiming (`Job` must have them
-        NotRequired, or the caller must not read them)."""
+        NotRequired, or the caller must not read them); `where` narrows the queued ones
+        (say, to one priority)."""
         now = self.clock()
         projection = dict.fromkeys(without, 0) or None
         queued = (
-            await self.jobs.find({"state": QUEUED, "due_at": {"$lte": now}}, projection)
+            await self.jobs.find(
+                {"state": QUEUED, **(where or {}), "due_at": {"$lte": now}}, projection
+            )
             .sort([("priority", ASCENDING), ("due_at", ASCENDING)])
             .limit(limit)
             .to_list(None)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 
-from pymongo import UpdateOne
+from pymongo import ASCENDING, UpdateOne
 
 from einvoice import events
 from einvoice.bus import make_producer, publish
@@ -63,6 +63,10 @@ async def main(settings: ConnectorSettings, stop: asyncio.Event) -> None:
         owner = f"{SERVICE}@{settings.replica_id}"
         outbox: Outbox[SubmissionJob] = Outbox(db[SUBMISSIONS], owner=owner, coalesce=True)
         await outbox.setup()
+        # A shopper's jobs are looked for alone on most rounds (dispatch.Dispatcher.round).
+        await db[SUBMISSIONS].create_index(
+            [("state", ASCENDING), ("priority", ASCENDING), ("due_at", ASCENDING)]
+        )
         submitter = Submitter(
             connections=connections,
             store=store,

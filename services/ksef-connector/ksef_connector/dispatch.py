@@ -27,7 +27,7 @@ from einvoice.outbox import FAILED, Outbox, backoff, run_rounds
 from ksef_api import RetryableError
 from ksef_connector.connections import Context, NotConnected
 from ksef_connector.gate import Gate
-from ksef_connector.jobs import SubmissionJob, outcome
+from ksef_connector.jobs import INTERACTIVE_PRIORITY, SubmissionJob, outcome
 from ksef_connector.metrics import SUBMISSIONS
 from ksef_connector.submit import Finished, Submitted, Submitter
 
@@ -64,6 +64,8 @@ class Dispatcher:
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _reported_at: float = field(default=float("-inf"))
     _timer: asyncio.TimerHandle | None = None
+    _bulk_asked_at: float = field(default=float("-inf"))
+    _bulk_due: bool = True
 
     def wake(self) -> None:
         self._wake.set()
@@ -82,6 +84,7 @@ class Dispatcher:
 
     def _timer_fired(self) -> None:
         self._timer = None
+        self._bulk_due = True
         self.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -108,9 +111,16 @@ class Dispatcher:
         A utility's wave of invoices travels together: its group is taken once its oldest
         job has waited `gather` seconds (or it fills a batch session), with every job that
         arrived meanwhile, whenever the round happens to run."""
+        # Shoppers' jobs are asked for on every round (few, by their own index); a
+        # utility's, which may be thousands gathering behind a wave in flight, once a
+        # second or when a wave is due: not on every shopper's wake-up.
+        bulk = time.monotonic() - self._bulk_asked_at >= self.idle_poll or self._bulk_due
+        if bulk:
+            self._bulk_asked_at, self._bulk_due = time.monotonic(), False
+        where = None if bulk else {"priority": INTERACTIVE_PRIORITY}
         due = [
             job
-            for job in await self.outbox.due(self.due_limit, without=("issued",))
+            for job in await self.outbox.due(self.due_limit, without=("issued",), where=where)
             if job["_id"] not in self._held
         ]
         groups: dict[Group, list[SubmissionJob]] = defaultdict(list)
@@ -167,6 +177,7 @@ class Dispatcher:
         finally:
             self._held.difference_update(ids)
             self._busy.discard(group)
+            self._bulk_due = self._bulk_due or lane == events.BULK
             self.wake()
 
     async def _throttle(
