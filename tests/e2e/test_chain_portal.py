@@ -286,20 +286,24 @@ async def test_the_csv_export(world, portal_x) -> None:
     )
     assert response.content.startswith(b"\xef\xbb\xbf")
     lines = response.content.decode("utf-8-sig").split("\r\n")
-    assert lines[0] == "numer;data wystawienia;sklep;nabywca;NIP;brutto;status;invoice_id"
-    rows = {line.rsplit(";", 1)[1]: line for line in lines[1:] if line}
+    assert lines[0] == (
+        "numer;data wystawienia;sklep;nabywca;NIP;brutto;status;invoice_id;status KSeF;numer KSeF"
+    )
+    # The last three cells: the invoice id, its KSeF state and number (the chain has no KSeF).
+    rows = {line.rsplit(";", 3)[1]: line for line in lines[1:] if line}
     assert set(rows) == {ids["a"], ids["b"]}
     gross = docs["a"]["total_gross"]
     expected_gross = f"{float(gross):.2f}".replace(".", ",")
     # The buyer's name would be a formula: it gets a leading apostrophe (and CSV quoting).
     assert rows[ids["a"]] == (
         f"{docs['a']['number']};{docs['a']['issue_date']};S001;"
-        f'"\'=HYPERLINK(""http://evil.test"",""Józefina"")";;{expected_gross};mailed;{ids["a"]}'
+        f'"\'=HYPERLINK(""http://evil.test"",""Józefina"")";;{expected_gross};mailed;{ids["a"]};'
+        "outside;"
     )
     assert f";{world['nip']};" in rows[ids["b"]] and "Hurtownia Testowa SA" in rows[ids["b"]]
     failed = (await portal_x.get("/chain/invoices.csv", status="failed")).content
     assert failed.decode("utf-8-sig").split("\r\n")[1:] == [
-        f";;;Józefina Żółkiewska;;;failed;{ids['f']}",
+        f";;;Józefina Żółkiewska;;;failed;{ids['f']};;",
         "",
     ]
     by_nip = (await portal_x.get("/chain/invoices.csv", nip=world["nip"])).content
