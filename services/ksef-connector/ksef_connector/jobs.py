@@ -78,9 +78,11 @@ class Deps:
 
 
 async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing]:
+    if not event.payload.get("ksef"):
+        return []  # outside KSeF (pdf-renderer renders it at once): not even parsed here
     invoice = events.parse_payload(event, events.InvoiceIssued)
     if invoice.ksef is None:
-        return []  # outside KSeF: pdf-renderer renders it at once
+        return []
     if invoice.fa3 is None:
         raise PermanentError("a KSeF-bound invoice without its FA(3) XML (invoice.fa3)")
     job: SubmissionFields = {

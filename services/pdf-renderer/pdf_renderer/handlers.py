@@ -10,11 +10,8 @@ from typing import Protocol
 
 from einvoice import events
 from einvoice.bus import Outgoing, emit
-from einvoice.log import get_logger
 from einvoice.storage import Objects, invoice_key
 from invoice_pdf.ksef import KsefMark
-
-log = get_logger(__name__)
 
 
 class Render(Protocol):
@@ -54,10 +51,9 @@ def pdf_key(tenant_id: str, invoice: events.InvoiceIssued) -> str:
 async def on_invoice_issued(event: events.Envelope, deps: Deps) -> list[Outgoing]:
     """Render an invoice outside KSeF at once. One that goes to KSeF (`ksef` set) is not a
     valid invoice until KSeF gives it a number: it is rendered on `invoice.registered`."""
+    if event.payload.get("ksef"):
+        return []  # rendered once registered in KSeF (not parsed here: that comes then)
     invoice = events.parse_payload(event, events.InvoiceIssued)
-    if invoice.ksef is not None:
-        log.debug("rendered once registered in KSeF", invoice_id=invoice.invoice_id)
-        return []
     return await _render(event, invoice, deps, None)
 
 
