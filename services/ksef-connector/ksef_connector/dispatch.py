@@ -40,10 +40,6 @@ WAITING_FOR_CONNECTION = "KSeF connection"
 Group = tuple[Context, str]  # (context, lane)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 @dataclass
 class Dispatcher:
     outbox: Outbox[SubmissionJob]
@@ -136,7 +132,7 @@ class Dispatcher:
                 continue
             context, lane = group
             if lane == events.BULK and len(jobs) < self.batch_max:
-                waited = datetime.now(UTC) - min(_aware(job["created_at"]) for job in jobs)
+                waited = datetime.now(UTC) - min(job["created_at"] for job in jobs)
                 if (left := self.gather - waited.total_seconds()) > 0:
                     self.wake_in(left)
                     continue

@@ -26,7 +26,7 @@ from lxml import etree
 from einvoice import events
 from einvoice.log import get_logger
 from einvoice.outbox import DONE, FAILED
-from einvoice.storage import invoice_key
+from einvoice.storage import Objects, invoice_key
 from ksef_api import InvoiceStatus, KsefApi, KsefError, RetryableError
 from ksef_connector.connections import Connections, Context
 from ksef_connector.jobs import SubmissionJob, SubmissionOutcome, issued_event
@@ -40,20 +40,10 @@ UPO_NS = "{http://upo.schematy.mf.gov.pl/KSeF/v4-3}"
 SESSION_GONE = (401, 403, 404, 410)
 
 
-class Store(Protocol):
-    bucket: str
+class Store(Objects, Protocol):
+    """The invoice objects' store (`einvoice.storage.Objects`), read as well: the FA(3) XML."""
 
     async def get(self, key: str) -> bytes: ...
-
-    async def put(
-        self,
-        key: str,
-        body: bytes,
-        content_type: str,
-        metadata: dict[str, str],
-        *,
-        only_new: bool = False,
-    ) -> bool: ...
 
 
 Finished = tuple[SubmissionJob, str, SubmissionOutcome]  # (job, DONE or FAILED, outcome)
